@@ -1,0 +1,802 @@
+/*
+ * xend-bench: figures for the XML-RPC path, printed as a table; nothing is asserted (a
+ * benchmark never fails a build). In one run it measures, over AF_UNIX stream sockets:
+ *
+ *   - the floor: a raw ping-pong between two processes moving exactly the bytes of one real
+ *     daemon.version exchange (the HTTP request libcurl sends, xend's whole HTTP reply);
+ *   - a raw HTTP client replaying those request bytes to a real xend (server cost only);
+ *   - libcurl against a server that answers with canned bytes (client cost only);
+ *   - daemon.version through libcurl (one reused easy handle = one keep-alive connection)
+ *     to a real xend, each reply decoded with xmlrpc_decode_response: the real thing, and
+ *     its ratio to the floor (target <= 1.5x);
+ *   - codec throughput on a 100-struct x 8-field reply (a 100-VM list) and a small call.
+ *
+ * The bench starts xend itself in a private temp dir (socket, pid file and log there) and
+ * stops it by PID with SIGTERM. usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS] XEND
+ */
+#include "config.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "xmlrpc/codec.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    size_t calls;      /* measured calls (after warm-up) */
+    size_t warmup;     /* unmeasured calls first */
+    double codec_secs; /* minimum time spent on each codec figure */
+} bench_options;
+
+typedef struct {
+    double calls_per_s;
+    double mean_us;
+    double p50_us;
+    double p99_us;
+} bench_stats;
+
+/* One round trip: returns 0, or -1 after printing why. */
+typedef int (*bench_call_fn)(void *ctx);
+
+static char bench_dir[] = "/tmp/xend-bench-XXXXXX";
+static pid_t bench_xend_pid = -1;
+
+static void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void bench_xend_stop(void)
+{
+    if (bench_xend_pid <= 0)
+        return;
+    kill(bench_xend_pid, SIGTERM);
+    for (int i = 0; i < 1000; i++) {
+        if (waitpid(bench_xend_pid, NULL, WNOHANG) == bench_xend_pid) {
+            bench_xend_pid = -1;
+            return;
+        }
+        usleep(10000);
+    }
+    fprintf(stderr, "xend-bench: xend (pid %d) ignored SIGTERM for 10 s: killing it\n",
+            (int)bench_xend_pid);
+    kill(bench_xend_pid, SIGKILL);
+    waitpid(bench_xend_pid, NULL, 0);
+    bench_xend_pid = -1;
+}
+
+static void bench_die(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("xend-bench: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    bench_xend_stop();
+    fprintf(stderr, "xend-bench: the daemon's files are kept in %s\n", bench_dir);
+    exit(1);
+}
+
+static char *bench_path(const char *name)
+{
+    static char paths[8][sizeof(bench_dir) + 32];
+    static unsigned next;
+    char *p = paths[next++ % 8];
+    snprintf(p, sizeof(paths[0]), "%s/%s", bench_dir, name);
+    return p;
+}
+
+static int bench_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Run fn warmup times, then calls times with each call timed. */
+static bench_stats bench_run(const char *what, bench_call_fn fn, void *ctx,
+                             const bench_options *opt)
+{
+    bench_stats st;
+    uint64_t *lat = malloc(opt->calls * sizeof(*lat));
+    if (!lat)
+        bench_die("out of memory");
+    for (size_t i = 0; i < opt->warmup; i++)
+        if (fn(ctx) < 0)
+            bench_die("%s: warm-up call %zu failed", what, i);
+    uint64_t start = bench_now_ns();
+    for (size_t i = 0; i < opt->calls; i++) {
+        uint64_t t0 = bench_now_ns();
+        if (fn(ctx) < 0)
+            bench_die("%s: call %zu failed", what, i);
+        lat[i] = bench_now_ns() - t0;
+    }
+    uint64_t total = bench_now_ns() - start;
+    qsort(lat, opt->calls, sizeof(*lat), bench_cmp_u64);
+    st.calls_per_s = (double)opt->calls / ((double)total / 1e9);
+    st.mean_us = (double)total / 1e3 / (double)opt->calls;
+    st.p50_us = (double)lat[opt->calls / 2] / 1e3;
+    st.p99_us = (double)lat[(size_t)((double)opt->calls * 0.99)] / 1e3;
+    free(lat);
+    return st;
+}
+
+/* ---- blocking socket I/O ---------------------------------------------------------------- */
+
+static int bench_write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int bench_read_exact(int fd, char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Length of a complete HTTP message at the start of buf (head + Content-Length body), 0 if
+ * more bytes are needed, -1 if there is no Content-Length. */
+static long bench_http_message_len(const char *buf, size_t len)
+{
+    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    if (!end)
+        return 0;
+    size_t head = (size_t)(end - buf) + 4;
+    for (const char *p = buf; p < end;) {
+        if (strncasecmp(p, "Content-Length:", 15) == 0) {
+            size_t total = head + strtoul(p + 15, NULL, 10);
+            return total <= len ? (long)total : 0;
+        }
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    return -1;
+}
+
+/* Read one whole HTTP message from fd into b (reset first). 0, or -1. */
+static int bench_read_http(int fd, xbuf *b)
+{
+    xbuf_reset(b);
+    for (;;) {
+        long n = b->len ? bench_http_message_len(b->data, b->len) : 0;
+        if (n < 0)
+            return -1;
+        if (n > 0)
+            return (size_t)n == b->len ? 0 : -1; /* nothing may follow in a ping-pong */
+        xbuf_reserve(b, 16384);
+        ssize_t r = read(fd, b->data + b->len, b->cap - b->len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        b->len += (size_t)r;
+        b->data[b->len] = '\0';
+    }
+}
+
+static int bench_unix_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int bench_unix_listen(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)
+        bench_die("cannot listen on %s: %s", path, strerror(errno));
+    return fd;
+}
+
+/* ---- xend ------------------------------------------------------------------------------- */
+
+static void bench_xend_start(const char *xend)
+{
+    FILE *f = fopen(bench_path("xend.conf"), "w");
+    if (!f)
+        bench_die("cannot write %s: %s", bench_path("xend.conf"), strerror(errno));
+    fprintf(f, "socket = %s\npid_file = %s\nlog_output = file:%s\nlog_level = warn\n",
+            bench_path("xend.sock"), bench_path("xend.pid"), bench_path("xend.log"));
+    fclose(f);
+
+    pid_t pid = fork();
+    if (pid < 0)
+        bench_die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int out = open(bench_path("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int in = open("/dev/null", O_RDONLY);
+        if (out >= 0) {
+            dup2(out, 1);
+            dup2(out, 2);
+        }
+        if (in >= 0)
+            dup2(in, 0);
+        execl(xend, xend, "--config", bench_path("xend.conf"), (char *)NULL);
+        fprintf(stderr, "exec %s: %s\n", xend, strerror(errno));
+        _exit(127);
+    }
+    bench_xend_pid = pid;
+    for (int i = 0; i < 1000; i++) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            bench_xend_pid = -1;
+            bench_die("xend exited during start-up (status 0x%x); see %s", (unsigned)status,
+                      bench_path("stderr"));
+        }
+        int fd = bench_unix_connect(bench_path("xend.sock"));
+        if (fd >= 0) {
+            close(fd);
+            return;
+        }
+        usleep(10000);
+    }
+    bench_die("xend did not listen on %s within 10 s", bench_path("xend.sock"));
+}
+
+static void bench_dir_remove(void)
+{
+    static const char *const names[] = {"xend.conf", "xend.sock", "xend.pid", "xend.log",
+                                        "stderr",    "canned.sock"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        unlink(bench_path(names[i]));
+    rmdir(bench_dir);
+}
+
+/* ---- libcurl client --------------------------------------------------------------------- */
+
+typedef struct {
+    CURL *curl;
+    struct curl_slist *headers;
+    xbuf reply;
+    xmlrpc_decoder *dec;
+    long connects;
+    bool decode;
+    /* Capture of one exchange, filled while capture is set. */
+    bool capture;
+    xbuf sent;
+    size_t received;
+} bench_curl;
+
+static size_t bench_curl_write(char *p, size_t size, size_t n, void *ctx)
+{
+    bench_curl *bc = ctx;
+    xbuf_add(&bc->reply, p, size * n);
+    return size * n;
+}
+
+static int bench_curl_debug(CURL *h, curl_infotype type, char *p, size_t n, void *ctx)
+{
+    (void)h;
+    bench_curl *bc = ctx;
+    if (!bc->capture)
+        return 0;
+    if (type == CURLINFO_HEADER_OUT || type == CURLINFO_DATA_OUT)
+        xbuf_add(&bc->sent, p, n);
+    else if (type == CURLINFO_HEADER_IN || type == CURLINFO_DATA_IN)
+        bc->received += n;
+    return 0;
+}
+
+static void bench_curl_init(bench_curl *bc, const char *socket_path, const char *body,
+                            size_t len, bool decode)
+{
+    memset(bc, 0, sizeof(*bc));
+    bc->curl = curl_easy_init();
+    if (!bc->curl)
+        bench_die("curl_easy_init failed");
+    bc->headers = curl_slist_append(bc->headers, "Content-Type: text/xml");
+    bc->headers = curl_slist_append(bc->headers, "Expect:");
+    bc->dec = xmlrpc_decoder_new(NULL);
+    bc->decode = decode;
+    CURL *c = bc->curl;
+    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+    curl_easy_setopt(c, CURLOPT_URL, "http://localhost/RPC2");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "xend-bench/" XEND_VERSION);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, bc->headers);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_curl_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, bc);
+    curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, bench_curl_debug);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, bc);
+    curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); /* the debug callback only runs in verbose mode */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+}
+
+/* The debug callback costs a little per call: only keep it for the capture. */
+static void bench_curl_quiet(bench_curl *bc)
+{
+    curl_easy_setopt(bc->curl, CURLOPT_VERBOSE, 0L);
+}
+
+static void bench_curl_free(bench_curl *bc)
+{
+    curl_easy_cleanup(bc->curl);
+    curl_slist_free_all(bc->headers);
+    xmlrpc_decoder_free(bc->dec);
+    xbuf_clear(&bc->reply);
+    xbuf_clear(&bc->sent);
+}
+
+static int bench_curl_call(void *ctx)
+{
+    bench_curl *bc = ctx;
+    long code = 0, conns = 0;
+    xbuf_reset(&bc->reply);
+    CURLcode rc = curl_easy_perform(bc->curl);
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "xend-bench: libcurl: %s\n", curl_easy_strerror(rc));
+        return -1;
+    }
+    curl_easy_getinfo(bc->curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(bc->curl, CURLINFO_NUM_CONNECTS, &conns);
+    bc->connects += conns;
+    if (code != 200) {
+        fprintf(stderr, "xend-bench: HTTP status %ld\n", code);
+        return -1;
+    }
+    if (!bc->decode)
+        return 0;
+    xmlrpc_response resp;
+    if (xmlrpc_decode_response(bc->dec, bc->reply.data, bc->reply.len, &resp) < 0) {
+        fprintf(stderr, "xend-bench: bad reply: %s\n", xend_error_last()->message);
+        return -1;
+    }
+    int ret = resp.is_fault || resp.result->type != XMLRPC_STRUCT ? -1 : 0;
+    if (ret < 0)
+        fprintf(stderr, "xend-bench: daemon.version did not return a struct\n");
+    xmlrpc_response_clear(&resp);
+    return ret;
+}
+
+/* ---- raw clients and servers ------------------------------------------------------------ */
+
+typedef struct {
+    int fd;
+    const char *req;
+    size_t req_len;
+    char *resp;      /* floor: buffer of resp_len bytes */
+    size_t resp_len;
+    xbuf reply;      /* raw HTTP client: the last reply */
+} bench_raw;
+
+/* The floor's client side: the request bytes out, exactly resp_len bytes back. */
+static int bench_floor_call(void *ctx)
+{
+    bench_raw *r = ctx;
+    if (bench_write_all(r->fd, r->req, r->req_len) < 0 ||
+        bench_read_exact(r->fd, r->resp, r->resp_len) < 0)
+        return -1;
+    return 0;
+}
+
+/* The floor's server side (a child process): req_len bytes in, resp_len bytes out. */
+static void bench_floor_serve(int fd, size_t req_len, const char *resp, size_t resp_len)
+{
+    char *buf = malloc(req_len);
+    while (buf && bench_read_exact(fd, buf, req_len) == 0)
+        if (bench_write_all(fd, resp, resp_len) < 0)
+            break;
+    _exit(0);
+}
+
+/* A raw HTTP client: fixed request bytes, the reply read by Content-Length, no XML work. */
+static int bench_raw_http_call(void *ctx)
+{
+    bench_raw *r = ctx;
+    if (bench_write_all(r->fd, r->req, r->req_len) < 0 || bench_read_http(r->fd, &r->reply) < 0)
+        return -1;
+    return 0;
+}
+
+/* A server that answers every HTTP request on one connection with the same canned reply:
+ * libcurl's own cost, without xend's. Runs in a child process. */
+static void bench_canned_serve(int lfd, const char *resp, size_t resp_len)
+{
+    xbuf in = XBUF_INIT;
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0)
+        _exit(1);
+    for (;;) {
+        long n = in.len ? bench_http_message_len(in.data, in.len) : 0;
+        if (n < 0)
+            _exit(1);
+        if (n > 0) {
+            if (bench_write_all(fd, resp, resp_len) < 0)
+                _exit(1);
+            memmove(in.data, in.data + n, in.len - (size_t)n);
+            in.len -= (size_t)n;
+            in.data[in.len] = '\0';
+            continue;
+        }
+        xbuf_reserve(&in, 16384);
+        ssize_t r = read(fd, in.data + in.len, in.cap - in.len - 1);
+        if (r <= 0)
+            _exit(0);
+        in.len += (size_t)r;
+        in.data[in.len] = '\0';
+    }
+}
+
+static pid_t bench_fork_or_die(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        bench_die("fork: %s", strerror(errno));
+    return pid;
+}
+
+static void bench_child_stop(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+/* ---- codec ------------------------------------------------------------------------------ */
+
+/* A reply like a 100-VM list: 100 structs of 4 strings, 2 ints, a double and a boolean. */
+static xmlrpc_value *bench_vm_list(void)
+{
+    static const char *const states[] = {"running", "blocked", "paused", "shutoff"};
+    xmlrpc_value *list = xmlrpc_array();
+    for (int i = 0; i < 100; i++) {
+        char name[32], uuid[40];
+        xmlrpc_value *vm = xmlrpc_struct();
+        snprintf(name, sizeof(name), "guest-%03d", i);
+        snprintf(uuid, sizeof(uuid), "4dea22b3-1d52-d8f3-2516-%012x", 0x782e98a0u + (unsigned)i);
+        xmlrpc_struct_set(vm, "name", xmlrpc_string(name));
+        xmlrpc_struct_set(vm, "uuid", xmlrpc_string(uuid));
+        xmlrpc_struct_set(vm, "state", xmlrpc_string(states[i % 4]));
+        xmlrpc_struct_set(vm, "os_type", xmlrpc_string(i % 3 ? "hvm" : "linux"));
+        xmlrpc_struct_set(vm, "id", xmlrpc_int(i % 4 == 3 ? -1 : i + 1));
+        xmlrpc_struct_set(vm, "memory", xmlrpc_int(524288 + 1024 * i));
+        xmlrpc_struct_set(vm, "cpu_time", xmlrpc_double(1234.5678 + i * 0.25));
+        xmlrpc_struct_set(vm, "persistent", xmlrpc_bool(i % 5 != 0));
+        xmlrpc_array_append(list, vm);
+    }
+    return list;
+}
+
+typedef struct {
+    double us_per_doc;
+    double mb_per_s;
+    size_t bytes;
+} bench_codec_stats;
+
+/* Repeat op until min_secs have passed (and at least 10 times). */
+static bench_codec_stats bench_codec_time(int (*op)(void *), void *ctx, size_t bytes,
+                                          double min_secs)
+{
+    bench_codec_stats st = {0, 0, bytes};
+    size_t iters = 0;
+    for (int i = 0; i < 10; i++) /* warm-up */
+        if (op(ctx) < 0)
+            bench_die("codec operation failed: %s", xend_error_last()->message);
+    uint64_t start = bench_now_ns(), elapsed;
+    do {
+        for (int i = 0; i < 10; i++)
+            if (op(ctx) < 0)
+                bench_die("codec operation failed: %s", xend_error_last()->message);
+        iters += 10;
+        elapsed = bench_now_ns() - start;
+    } while ((double)elapsed / 1e9 < min_secs);
+    st.us_per_doc = (double)elapsed / 1e3 / (double)iters;
+    st.mb_per_s = (double)bytes / st.us_per_doc; /* bytes per us = MB/s */
+    return st;
+}
+
+typedef struct {
+    const xmlrpc_value *value;
+    const char *method;
+    xbuf out;
+    const char *doc;
+    size_t doc_len;
+    xmlrpc_decoder *dec;
+} bench_codec;
+
+static int bench_op_encode_response(void *ctx)
+{
+    bench_codec *c = ctx;
+    xbuf_reset(&c->out);
+    return xmlrpc_encode_response(&c->out, c->value);
+}
+
+static int bench_op_encode_call(void *ctx)
+{
+    bench_codec *c = ctx;
+    xbuf_reset(&c->out);
+    return xmlrpc_encode_call(&c->out, c->method, c->value);
+}
+
+static int bench_op_decode_response(void *ctx)
+{
+    bench_codec *c = ctx;
+    xmlrpc_response resp;
+    if (xmlrpc_decode_response(c->dec, c->doc, c->doc_len, &resp) < 0)
+        return -1;
+    xmlrpc_response_clear(&resp);
+    return 0;
+}
+
+static int bench_op_decode_call(void *ctx)
+{
+    bench_codec *c = ctx;
+    char *method;
+    xmlrpc_value *params;
+    if (xmlrpc_decode_call(c->dec, c->doc, c->doc_len, &method, &params) < 0)
+        return -1;
+    free(method);
+    xmlrpc_value_free(params);
+    return 0;
+}
+
+static void bench_print_codec(const char *what, bench_codec_stats st)
+{
+    printf("  %-44s %9zu %10.2f %10.1f\n", what, st.bytes, st.us_per_doc, st.mb_per_s);
+}
+
+static void bench_codec_figures(const bench_options *opt, const char *version_reply_body,
+                                size_t version_reply_len)
+{
+    bench_codec c;
+    memset(&c, 0, sizeof(c));
+    c.dec = xmlrpc_decoder_new(NULL);
+    xmlrpc_value *list = bench_vm_list();
+    xmlrpc_value *noparams = xmlrpc_array();
+    xbuf doc = XBUF_INIT;
+
+    printf("\ncodec, one thread                                  doc bytes     us/doc       MB/s\n");
+    c.value = list;
+    if (xmlrpc_encode_response(&doc, list) < 0)
+        bench_die("cannot encode the 100-VM list: %s", xend_error_last()->message);
+    bench_print_codec("xmlrpc_encode_response, 100 VMs x 8 fields",
+                      bench_codec_time(bench_op_encode_response, &c, doc.len, opt->codec_secs));
+    c.doc = doc.data;
+    c.doc_len = doc.len;
+    bench_print_codec("xmlrpc_decode_response, 100 VMs x 8 fields",
+                      bench_codec_time(bench_op_decode_response, &c, doc.len, opt->codec_secs));
+
+    /* The small exchange of the round-trip figures, for scale. */
+    xbuf call = XBUF_INIT;
+    xmlrpc_encode_call(&call, "daemon.version", noparams);
+    c.value = noparams;
+    c.method = "daemon.version";
+    bench_print_codec("xmlrpc_encode_call, daemon.version",
+                      bench_codec_time(bench_op_encode_call, &c, call.len, opt->codec_secs / 4));
+    c.doc = call.data;
+    c.doc_len = call.len;
+    bench_print_codec("xmlrpc_decode_call, daemon.version",
+                      bench_codec_time(bench_op_decode_call, &c, call.len, opt->codec_secs / 4));
+    if (version_reply_body) {
+        c.doc = version_reply_body;
+        c.doc_len = version_reply_len;
+        bench_print_codec("xmlrpc_decode_response, daemon.version reply",
+                          bench_codec_time(bench_op_decode_response, &c, version_reply_len,
+                                           opt->codec_secs / 4));
+    }
+
+    xbuf_clear(&call);
+    xbuf_clear(&doc);
+    xbuf_clear(&c.out);
+    xmlrpc_value_free(list);
+    xmlrpc_value_free(noparams);
+    xmlrpc_decoder_free(c.dec);
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+static void bench_print_row(const char *what, bench_stats st, const bench_stats *floor)
+{
+    printf("  %-44s %9.0f %10.1f %10.1f", what, st.calls_per_s, st.p50_us, st.p99_us);
+    if (floor)
+        printf(" %8.2fx %8.2fx", st.mean_us / floor->mean_us, st.p50_us / floor->p50_us);
+    putchar('\n');
+}
+
+static void bench_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS] XEND\n"
+            "  XEND        the xend binary to start (e.g. build/src/daemon/xend)\n"
+            "  -n CALLS    measured round trips per figure (default 20000)\n"
+            "  -w WARMUP   unmeasured round trips first (default 2000)\n"
+            "  -t SECONDS  minimum time per codec figure (default 1)\n");
+}
+
+static size_t bench_parse_count(const char *s, const char *what)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || end == s || v == 0 || v > 100000000)
+        bench_die("bad %s '%s'", what, s);
+    return (size_t)v;
+}
+
+int main(int argc, char **argv)
+{
+    bench_options opt = {20000, 2000, 1.0};
+    int ch;
+    while ((ch = getopt(argc, argv, "n:w:t:h")) != -1) {
+        switch (ch) {
+        case 'n':
+            opt.calls = bench_parse_count(optarg, "call count");
+            break;
+        case 'w':
+            opt.warmup = bench_parse_count(optarg, "warm-up count");
+            break;
+        case 't':
+            opt.codec_secs = atof(optarg);
+            if (opt.codec_secs <= 0 || opt.codec_secs > 600)
+                bench_die("bad codec time '%s'", optarg);
+            break;
+        case 'h':
+            bench_usage(stdout);
+            return 0;
+        default:
+            bench_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        bench_usage(stderr);
+        return 2;
+    }
+    const char *xend = argv[optind];
+    signal(SIGPIPE, SIG_IGN);
+    if (!mkdtemp(bench_dir))
+        bench_die("mkdtemp: %s", strerror(errno));
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+        bench_die("curl_global_init failed");
+
+    bench_xend_start(xend);
+
+    /* The exchange: what libcurl really sends for daemon.version, what xend sends back. */
+    xbuf body = XBUF_INIT;
+    xmlrpc_value *noparams = xmlrpc_array();
+    xmlrpc_encode_call(&body, "daemon.version", noparams);
+    xmlrpc_value_free(noparams);
+    bench_curl bc;
+    bench_curl_init(&bc, bench_path("xend.sock"), body.data, body.len, true);
+    bc.capture = true;
+    if (bench_curl_call(&bc) < 0)
+        bench_die("the first daemon.version call failed");
+    bc.capture = false;
+    bench_curl_quiet(&bc);
+    char *reply_body = malloc(bc.reply.len + 1);
+    memcpy(reply_body, bc.reply.data, bc.reply.len + 1);
+    size_t reply_body_len = bc.reply.len;
+
+    bench_raw raw = {.req = bc.sent.data, .req_len = bc.sent.len};
+    raw.fd = bench_unix_connect(bench_path("xend.sock"));
+    if (raw.fd < 0 || bench_raw_http_call(&raw) < 0)
+        bench_die("the raw HTTP client got no reply to libcurl's request bytes");
+    /* Later raw calls reuse raw.reply: keep a copy of this reply for the fake servers. */
+    size_t resp_len = raw.reply.len;
+    char *resp = malloc(resp_len + 1);
+    memcpy(resp, raw.reply.data, resp_len + 1);
+    if (resp_len != bc.received)
+        fprintf(stderr, "xend-bench: note: libcurl saw %zu reply bytes, the raw client %zu\n",
+                bc.received, resp_len);
+
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("xend-bench: %s, %ld CPUs, %zu calls per figure after %zu warm-up calls\n", xend,
+           cpus, opt.calls, opt.warmup);
+    printf("exchange: daemon.version, request %zu bytes (libcurl: %zu head + %zu body), "
+           "reply %zu bytes (xend: %zu head + %zu body)\n",
+           bc.sent.len, bc.sent.len - body.len, body.len, resp_len, resp_len - reply_body_len,
+           reply_body_len);
+
+    printf("\nround trips over AF_UNIX, one client      "
+           "        calls/s    p50 us     p99 us  x floor  x floor\n"
+           "                                                                              "
+           "(mean)    (p50)\n");
+
+    /* a. The floor: the same bytes between two processes, no HTTP, no XML. */
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        bench_die("socketpair: %s", strerror(errno));
+    pid_t floor_pid = bench_fork_or_die();
+    if (floor_pid == 0) {
+        close(sv[0]);
+        bench_floor_serve(sv[1], raw.req_len, resp, resp_len);
+    }
+    close(sv[1]);
+    bench_raw fl = {.fd = sv[0], .req = raw.req, .req_len = raw.req_len, .resp_len = resp_len};
+    fl.resp = malloc(resp_len);
+    bench_stats floor = bench_run("floor", bench_floor_call, &fl, &opt);
+    close(fl.fd);
+    free(fl.resp);
+    bench_child_stop(floor_pid);
+    bench_print_row("floor: raw ping-pong, same byte counts", floor, &floor);
+
+    /* The server's share: replaying libcurl's bytes to xend without libcurl. */
+    bench_stats server = bench_run("raw client -> xend", bench_raw_http_call, &raw, &opt);
+    bench_print_row("raw HTTP client -> xend (no XML decode)", server, &floor);
+
+    /* The client's share: libcurl against canned replies. */
+    int lfd = bench_unix_listen(bench_path("canned.sock"));
+    pid_t canned_pid = bench_fork_or_die();
+    if (canned_pid == 0)
+        bench_canned_serve(lfd, resp, resp_len);
+    close(lfd);
+    bench_curl cc;
+    bench_curl_init(&cc, bench_path("canned.sock"), body.data, body.len, false);
+    bench_curl_quiet(&cc);
+    bench_stats client = bench_run("libcurl -> canned", bench_curl_call, &cc, &opt);
+    bench_curl_free(&cc);
+    bench_child_stop(canned_pid);
+    bench_print_row("libcurl -> canned replies (no server work)", client, &floor);
+
+    /* b. The real thing. */
+    bc.connects = 0;
+    bench_stats real = bench_run("libcurl -> xend", bench_curl_call, &bc, &opt);
+    bench_print_row("libcurl -> xend, daemon.version + decode", real, &floor);
+    printf("  (libcurl opened %ld connection(s) to xend during the measured calls; target "
+           "<= 1.50x floor)\n",
+           bc.connects);
+
+    close(raw.fd);
+    xbuf_clear(&raw.reply);
+    bench_curl_free(&bc);
+    xbuf_clear(&body);
+
+    /* c. Codec throughput. */
+    bench_codec_figures(&opt, reply_body, reply_body_len);
+    free(reply_body);
+    free(resp);
+
+    bench_xend_stop();
+    bench_dir_remove();
+    curl_global_cleanup();
+    return 0;
+}

@@ -1,0 +1,302 @@
+/*
+ * xend.conf: turns `key = value` lines (util/keyfile) into a daemon_config, checking each
+ * value strictly (whole decimal or octal numbers within documented ranges, yes/no booleans,
+ * absolute paths, a known group, a loopback TCP address) so that a typo is a startup error
+ * naming the file, line and key instead of a daemon running with a surprising setting.
+ */
+#include "daemon/config.h"
+
+#include <config.h> /* the generated build config: XEND_RUNSTATEDIR */
+
+#include "util/alloc.h"
+#include "util/error.h"
+#include "util/keyfile.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* Ranges of the numeric keys. The minimums keep the daemon usable (a 1-byte body limit
+ * would refuse every call); the maximums keep sizes far from overflow and from what one
+ * process can sensibly hold. max_depth stops at what the encoder can write back. */
+#define CFG_MAX_SIZE (1ull << 30)
+
+typedef struct {
+    const char *key;
+    uint64_t min, max;
+} config_range;
+
+static const config_range config_ranges[] = {
+    {"max_body", 4096, CFG_MAX_SIZE},
+    {"max_depth", 1, XMLRPC_ENCODE_MAX_DEPTH},
+    {"max_elements", 16, 100000000},
+    {"max_string", 256, CFG_MAX_SIZE},
+    {"max_header", 1024, 1u << 20},
+    {"max_connections", 1, 65536},
+    {"idle_timeout", 1, 86400},
+    {"workers", 1, 256},
+    {"tcp_port", 0, 65535},
+};
+
+static void config_set_string(char **slot, const char *value)
+{
+    free(*slot);
+    *slot = xstrdup(value);
+}
+
+static void config_sync(daemon_config *cfg)
+{
+    cfg->server.socket_path = cfg->socket;
+    cfg->server.tcp_address = cfg->tcp_address;
+}
+
+void daemon_config_init(daemon_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    server_config_default(&cfg->server);
+    cfg->socket = xstrdup(XEND_RUNSTATEDIR "/xend/xend.sock");
+    cfg->socket_group = xstrdup("");
+    cfg->tcp_address = xstrdup("127.0.0.1");
+    cfg->pid_file = xstrdup(XEND_RUNSTATEDIR "/xend/xend.pid");
+    cfg->log_output = xstrdup("stderr");
+    cfg->log_level = XEND_LOG_INFO;
+    config_sync(cfg);
+}
+
+void daemon_config_clear(daemon_config *cfg)
+{
+    free(cfg->socket);
+    free(cfg->socket_group);
+    free(cfg->tcp_address);
+    free(cfg->pid_file);
+    free(cfg->log_output);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Whole-string unsigned number in base 10 or 8; false on sign, space, junk or overflow. */
+static bool config_parse_number(const char *s, unsigned base, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (*s < '0' || d >= base)
+            return false;
+        if (v > (UINT64_MAX - d) / base)
+            return false;
+        v = v * base + d;
+    }
+    *out = v;
+    return true;
+}
+
+static int config_number(const char *key, const char *value, const char *where, uint64_t *out)
+{
+    for (size_t i = 0; i < sizeof(config_ranges) / sizeof(config_ranges[0]); i++) {
+        const config_range *r = &config_ranges[i];
+        if (strcmp(r->key, key) != 0)
+            continue;
+        if (!config_parse_number(value, 10, out) || *out < r->min || *out > r->max) {
+            xend_error_report(XEND_ERR_CONFIG_INVALID,
+                              "%s: %s: invalid value '%s': expected a whole number from "
+                              "%llu to %llu",
+                              where, key, value, (unsigned long long)r->min,
+                              (unsigned long long)r->max);
+            return -1;
+        }
+        return 0;
+    }
+    xend_error_report(XEND_ERR_INTERNAL, "%s: %s: no range defined", where, key);
+    return -1;
+}
+
+static int config_bool(const char *key, const char *value, const char *where, bool *out)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(value, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcmp(value, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    xend_error_report(XEND_ERR_CONFIG_INVALID,
+                      "%s: %s: invalid value '%s': expected yes or no (true/false, 1/0)",
+                      where, key, value);
+    return -1;
+}
+
+/* The daemon may chdir("/") when it detaches, so relative paths would change meaning. */
+static int config_abs_path(const char *key, const char *value, const char *where,
+                           size_t max_len)
+{
+    if (value[0] != '/') {
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: %s: '%s' is not an absolute path",
+                          where, key, value);
+        return -1;
+    }
+    if (max_len && strlen(value) > max_len) {
+        xend_error_report(XEND_ERR_CONFIG_INVALID,
+                          "%s: %s: the path is longer than %zu bytes (the limit of a Unix "
+                          "socket address)",
+                          where, key, max_len);
+        return -1;
+    }
+    return 0;
+}
+
+static int config_group(const char *value, const char *where, gid_t *gid)
+{
+    uint64_t n;
+    if (value[0] == '\0') {
+        *gid = (gid_t)-1;
+        return 0;
+    }
+    if (config_parse_number(value, 10, &n)) {
+        if (n >= (gid_t)-1) {
+            xend_error_report(XEND_ERR_CONFIG_INVALID,
+                              "%s: socket_group: group id %s is out of range", where, value);
+            return -1;
+        }
+        *gid = (gid_t)n;
+        return 0;
+    }
+    struct group gr, *found = NULL;
+    char buf[4096];
+    int err = getgrnam_r(value, &gr, buf, sizeof(buf), &found);
+    if (err || !found) {
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: socket_group: unknown group '%s'",
+                          where, value);
+        return -1;
+    }
+    *gid = found->gr_gid;
+    return 0;
+}
+
+int daemon_config_set(daemon_config *cfg, const char *key, const char *value,
+                      const char *where)
+{
+    server_config *s = &cfg->server;
+    uint64_t n;
+    if (strcmp(key, "socket") == 0) {
+        if (config_abs_path(key, value, where, sizeof(((struct sockaddr_un *)0)->sun_path) - 1) <
+            0)
+            return -1;
+        config_set_string(&cfg->socket, value);
+    } else if (strcmp(key, "socket_mode") == 0) {
+        if (!config_parse_number(value, 8, &n) || n > 0777) {
+            xend_error_report(XEND_ERR_CONFIG_INVALID,
+                              "%s: socket_mode: invalid value '%s': expected octal "
+                              "permissions such as 0600 or 0660",
+                              where, value);
+            return -1;
+        }
+        s->socket_mode = (mode_t)n;
+    } else if (strcmp(key, "socket_group") == 0) {
+        if (config_group(value, where, &s->socket_gid) < 0)
+            return -1;
+        config_set_string(&cfg->socket_group, value);
+    } else if (strcmp(key, "tcp_listen") == 0) {
+        if (config_bool(key, value, where, &s->tcp_listen) < 0)
+            return -1;
+    } else if (strcmp(key, "tcp_address") == 0) {
+        if (server_tcp_address_check(value) < 0) {
+            /* Prefix the server's reason with the location. */
+            char msg[sizeof(xend_error_last()->message)];
+            snprintf(msg, sizeof(msg), "%s", xend_error_last()->message);
+            xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: tcp_address: %s", where, msg);
+            return -1;
+        }
+        config_set_string(&cfg->tcp_address, value);
+    } else if (strcmp(key, "tcp_port") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        s->tcp_port = (unsigned)n;
+    } else if (strcmp(key, "pid_file") == 0) {
+        if (value[0] && config_abs_path(key, value, where, 0) < 0)
+            return -1;
+        config_set_string(&cfg->pid_file, value);
+    } else if (strcmp(key, "log_level") == 0) {
+        int level = xend_log_level_parse(value);
+        if (level < 0) {
+            xend_error_report(XEND_ERR_CONFIG_INVALID,
+                              "%s: log_level: invalid value '%s': expected error, warn, info "
+                              "or debug",
+                              where, value);
+            return -1;
+        }
+        cfg->log_level = (xend_log_level)level;
+    } else if (strcmp(key, "log_output") == 0) {
+        if (strcmp(value, "stderr") != 0 && strcmp(value, "syslog") != 0 &&
+            !(strncmp(value, "file:", 5) == 0 && value[5] == '/')) {
+            xend_error_report(XEND_ERR_CONFIG_INVALID,
+                              "%s: log_output: invalid value '%s': expected stderr, syslog "
+                              "or file:/absolute/path",
+                              where, value);
+            return -1;
+        }
+        config_set_string(&cfg->log_output, value);
+    } else if (strcmp(key, "max_body") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        s->limits.max_body = (size_t)n;
+    } else if (strcmp(key, "max_depth") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        s->limits.max_depth = (unsigned)n;
+    } else if (strcmp(key, "max_elements") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        s->limits.max_elements = (size_t)n;
+    } else if (strcmp(key, "max_string") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        s->limits.max_string = (size_t)n;
+    } else if (strcmp(key, "max_header") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        s->max_header = (size_t)n;
+    } else if (strcmp(key, "max_connections") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        s->max_connections = (unsigned)n;
+    } else if (strcmp(key, "idle_timeout") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        s->idle_timeout = (unsigned)n;
+    } else if (strcmp(key, "workers") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        s->workers = (unsigned)n;
+    } else {
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: unknown key '%s'", where, key);
+        return -1;
+    }
+    config_sync(cfg);
+    return 0;
+}
+
+int daemon_config_load(daemon_config *cfg, const char *path)
+{
+    keyfile kf;
+    if (keyfile_load(&kf, path) < 0)
+        return -1;
+    int ret = 0;
+    for (size_t i = 0; i < kf.n && ret == 0; i++) {
+        char where[4096 + 16];
+        snprintf(where, sizeof(where), "%s:%u", path, kf.entries[i].line);
+        ret = daemon_config_set(cfg, kf.entries[i].key, kf.entries[i].value, where);
+    }
+    keyfile_clear(&kf);
+    return ret;
+}

@@ -1,0 +1,318 @@
+"""Shared helpers for the Python tests: start a real xend in a private directory, talk to it
+with the stdlib's xmlrpc.client over its Unix socket or TCP, and stop it by its PID.
+
+Environment (set by meson): XEND_BIN (the daemon), XEND_BUILD_DIR, XEND_SOURCE_DIR, and
+optionally XEND_WRAPPER (e.g. a valgrind command line used by `make fullcheck`).
+"""
+import http.client
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import xmlrpc.client
+
+XEND_BIN = os.environ.get("XEND_BIN", "")
+WRAPPER = shlex.split(os.environ.get("XEND_WRAPPER", ""))
+# Under valgrind everything is ~30x slower: scale every bound we wait for.
+SLOW = 20 if WRAPPER else 1
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """An HTTPConnection whose connect() opens an AF_UNIX socket (as Xend's httpu:// did)."""
+
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout * SLOW)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+class UnixTransport(xmlrpc.client.Transport):
+    """xmlrpc.client transport over a Unix socket; keeps one keep-alive connection."""
+
+    def __init__(self, path, **kw):
+        super().__init__(**kw)
+        self.unix_path = path
+
+    def make_connection(self, host):
+        if self._connection and host == self._connection[0]:
+            return self._connection[1]
+        self._connection = host, UnixHTTPConnection(self.unix_path)
+        return self._connection[1]
+
+
+def unix_proxy(path, **kw):
+    # ServerProxy hands use_builtin_types/use_datetime only to a transport it creates
+    # itself, so pass them to ours.
+    decode = {k: kw[k] for k in ("use_builtin_types", "use_datetime") if k in kw}
+    return xmlrpc.client.ServerProxy("http://localhost/RPC2",
+                                     transport=UnixTransport(path, **decode),
+                                     allow_none=True, **kw)
+
+
+def free_tcp_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    """A real xend running in its own temporary directory.
+
+    Daemon(config={...}, args=[...]) writes xend.conf with the given keys on top of
+    test defaults (socket, pid_file, log_output=file:..., all under the temp dir)."""
+
+    def __init__(self, config=None, args=None, tcp=False):
+        self.dir = tempfile.mkdtemp(prefix="xend-test-")
+        self.socket = os.path.join(self.dir, "xend.sock")
+        self.pid_file = os.path.join(self.dir, "xend.pid")
+        self.log = os.path.join(self.dir, "xend.log")
+        self.conf_path = os.path.join(self.dir, "xend.conf")
+        self.tcp_port = free_tcp_port() if tcp else None
+        cfg = {"socket": self.socket, "pid_file": self.pid_file,
+               "log_output": "file:" + self.log, "log_level": "debug"}
+        if tcp:
+            cfg.update({"tcp_listen": "yes", "tcp_address": "127.0.0.1",
+                        "tcp_port": str(self.tcp_port)})
+        cfg.update(config or {})
+        with open(self.conf_path, "w") as f:
+            for k, v in cfg.items():
+                f.write(f"{k} = {v}\n")
+        self.args = args or []
+        self.proc = None
+
+    def start(self, wait=True):
+        cmd = WRAPPER + [XEND_BIN, "--config", self.conf_path] + self.args
+        self.stderr = open(os.path.join(self.dir, "stderr"), "w+")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.stderr,
+                                     stderr=self.stderr)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=10):
+        deadline = time.monotonic() + timeout * SLOW
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"xend exited with {self.proc.returncode}: {self.output()}")
+            if os.path.exists(self.socket):
+                try:
+                    with socket.socket(socket.AF_UNIX) as s:
+                        s.connect(self.socket)
+                    if self.tcp_port is None:
+                        return
+                    with socket.create_connection(("127.0.0.1", self.tcp_port), timeout=1):
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.02)
+        raise RuntimeError("xend did not start listening in time: " + self.output())
+
+    def output(self):
+        out = ""
+        path = os.path.join(self.dir, "stderr")
+        if os.path.exists(path):
+            with open(path, errors="replace") as f:
+                out += f.read()
+        if os.path.exists(self.log):
+            with open(self.log, errors="replace") as f:
+                out += f.read()
+        return out
+
+    def proxy(self, **kw):
+        return unix_proxy(self.socket, **kw)
+
+    def tcp_proxy(self, **kw):
+        return xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.tcp_port}/RPC2",
+                                         allow_none=True, **kw)
+
+    def stop(self, expect_rc=0):
+        """SIGTERM by PID, bounded wait, SIGKILL as a last resort. Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15 * SLOW)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("xend did not stop on SIGTERM: " + self.output())
+        rc = self.proc.returncode
+        self.proc = None
+        self.stderr.close()
+        if expect_rc is not None and rc != expect_rc:
+            raise AssertionError(f"xend exited with {rc}, expected {expect_rc}: " +
+                                 self.output())
+        return rc
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        try:
+            self.stop(expect_rc=None if exc[0] else 0)
+        finally:
+            pass
+
+
+def raw_request(path_or_port, data, timeout=10):
+    """Send raw bytes to the Unix socket (str path) or TCP port (int) and return everything
+    the server sends until it closes or the timeout passes."""
+    if isinstance(path_or_port, int):
+        s = socket.create_connection(("127.0.0.1", path_or_port), timeout=timeout * SLOW)
+    else:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout * SLOW)
+        s.connect(path_or_port)
+    with s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                chunks.append(c)
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
+
+
+def connect(path_or_port, timeout=10):
+    """A connected socket to the Unix socket (str path) or loopback TCP port (int)."""
+    if isinstance(path_or_port, int):
+        return socket.create_connection(("127.0.0.1", path_or_port), timeout=timeout * SLOW)
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout * SLOW)
+    s.connect(path_or_port)
+    return s
+
+
+def http_request(body=b"", path="/RPC2", method="POST", content_type="text/xml",
+                 version="HTTP/1.1", headers=(), length=None):
+    """The bytes of one HTTP request. content_type None leaves the header out; length
+    None sends the real Content-Length, False none at all, an int that value."""
+    lines = [f"{method} {path} {version}", "Host: localhost", "User-Agent: xendtest"]
+    if content_type is not None:
+        lines.append(f"Content-Type: {content_type}")
+    if length is None:
+        lines.append(f"Content-Length: {len(body)}")
+    elif length is not False:
+        lines.append(f"Content-Length: {length}")
+    lines.extend(headers)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def xml_call(method, *params):
+    """A <methodCall> document as bytes, encoded by the stdlib."""
+    return xmlrpc.client.dumps(tuple(params), methodname=method, allow_none=True).encode()
+
+
+class HTTPResponse:
+    def __init__(self, status, reason, headers, body):
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # dict, lower-case names
+        self.body = body
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def __repr__(self):
+        return f"<HTTPResponse {self.status} {self.reason} {self.headers} {self.body[:200]!r}>"
+
+
+def read_response(sock, buffered=b""):
+    """Read one HTTP response (head + Content-Length body) from sock. Returns
+    (HTTPResponse, leftover bytes), or (None, data) if the peer closed before a full head
+    arrived. Raises socket.timeout if the server stays silent."""
+    data = buffered
+    while b"\r\n\r\n" not in data:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            return None, data
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    status = int(parts[1])
+    reason = parts[2] if len(parts) > 2 else ""
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if 100 <= status < 200:
+        return HTTPResponse(status, reason, headers, b""), rest
+    need = int(headers.get("content-length", "0"))
+    while len(rest) < need:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            break
+        rest += chunk
+    return HTTPResponse(status, reason, headers, rest[:need]), rest[need:]
+
+
+def exchange(path_or_port, data, timeout=10):
+    """Send data on a fresh connection and read one response (None if the server closed
+    without one)."""
+    with connect(path_or_port, timeout) as s:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return read_response(s)[0]
+
+
+def wait_closed(sock, timeout=30):
+    """Read from sock until the server closes it; True if it did within the bound. Data the
+    server sends meanwhile is discarded."""
+    deadline = time.monotonic() + timeout * SLOW
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            if not sock.recv(65536):
+                return True
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+    return False
+
+
+def wait_for(predicate, timeout=10, interval=0.02):
+    """Poll predicate() until it is true or the bound passes; returns its last value."""
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        v = predicate()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+def pid_running(pid):
+    """True if pid is a live (non-zombie) process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def main():
+    unittest.main(verbosity=2)
