@@ -12,7 +12,9 @@
  *   - codec throughput on a 100-struct x 8-field reply (a 100-VM list) and a small call.
  *
  * The bench starts xend itself in a private temp dir (socket, pid file and log there) and
- * stops it by PID with SIGTERM. usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS] XEND
+ * stops it by PID with SIGTERM. usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS]
+ * [-m all|curl|codec] XEND. -m curl runs only the libcurl -> xend figure and -m codec only
+ * the codec figures, which is what one wants under `perf record -g`.
  */
 #include "config.h"
 #include "util/buf.h"
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -40,6 +43,9 @@ typedef struct {
     size_t calls;      /* measured calls (after warm-up) */
     size_t warmup;     /* unmeasured calls first */
     double codec_secs; /* minimum time spent on each codec figure */
+    bool round_trips;  /* the floor and the raw/canned figures */
+    bool real;         /* libcurl -> xend */
+    bool codec;        /* codec figures */
 } bench_options;
 
 typedef struct {
@@ -47,7 +53,12 @@ typedef struct {
     double mean_us;
     double p50_us;
     double p99_us;
+    double client_cpu_us; /* CPU time of this process per call (user + system) */
+    double server_cpu_us; /* CPU time of the serving process per call, all its threads */
 } bench_stats;
+
+/* The round-trip figures are measured in this many interleaved rounds. */
+#define BENCH_ROUNDS 10
 
 /* One round trip: returns 0, or -1 after printing why. */
 typedef int (*bench_call_fn)(void *ctx);
@@ -111,32 +122,112 @@ static int bench_cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Run fn warmup times, then calls times with each call timed. */
-static bench_stats bench_run(const char *what, bench_call_fn fn, void *ctx,
-                             const bench_options *opt)
-{
+/* One figure of the round-trip table: a call function and the latencies measured so far. */
+typedef struct {
+    const char *name;
+    bench_call_fn fn;
+    void *ctx;
+    pid_t server;  /* the process answering, for its CPU time */
+    uint64_t *lat; /* opt->calls entries */
+    size_t n;
+    uint64_t total_ns;
+    uint64_t client_cpu_ns, server_cpu_ns;
     bench_stats st;
-    uint64_t *lat = malloc(opt->calls * sizeof(*lat));
-    if (!lat)
+} bench_series;
+
+/* CPU time (user + system) used so far by this process. */
+static uint64_t bench_self_cpu_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
+           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+}
+
+/* CPU time used so far by process pid, all threads (clock-tick resolution), or 0. */
+static uint64_t bench_pid_cpu_ns(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields after the command name (which may hold spaces): state is field 3, utime 14. */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return (ut + st) * (1000000000u / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
+static void bench_series_init(bench_series *s, const char *name, bench_call_fn fn, void *ctx,
+                              pid_t server, const bench_options *opt)
+{
+    memset(s, 0, sizeof(*s));
+    s->name = name;
+    s->server = server;
+    s->fn = fn;
+    s->ctx = ctx;
+    s->lat = malloc(opt->calls * sizeof(*s->lat));
+    if (!s->lat)
         bench_die("out of memory");
-    for (size_t i = 0; i < opt->warmup; i++)
-        if (fn(ctx) < 0)
-            bench_die("%s: warm-up call %zu failed", what, i);
+}
+
+/* Unmeasured calls. */
+static void bench_series_warm(bench_series *s, size_t calls)
+{
+    for (size_t i = 0; i < calls; i++)
+        if (s->fn(s->ctx) < 0)
+            bench_die("%s: warm-up call %zu failed", s->name, i);
+}
+
+/* count more measured calls, each one timed. */
+static void bench_series_run(bench_series *s, size_t count)
+{
+    uint64_t cpu0 = bench_self_cpu_ns(), srv0 = bench_pid_cpu_ns(s->server);
     uint64_t start = bench_now_ns();
-    for (size_t i = 0; i < opt->calls; i++) {
+    for (size_t i = 0; i < count; i++) {
         uint64_t t0 = bench_now_ns();
-        if (fn(ctx) < 0)
-            bench_die("%s: call %zu failed", what, i);
-        lat[i] = bench_now_ns() - t0;
+        if (s->fn(s->ctx) < 0)
+            bench_die("%s: call %zu failed", s->name, s->n);
+        s->lat[s->n++] = bench_now_ns() - t0;
     }
-    uint64_t total = bench_now_ns() - start;
-    qsort(lat, opt->calls, sizeof(*lat), bench_cmp_u64);
-    st.calls_per_s = (double)opt->calls / ((double)total / 1e9);
-    st.mean_us = (double)total / 1e3 / (double)opt->calls;
-    st.p50_us = (double)lat[opt->calls / 2] / 1e3;
-    st.p99_us = (double)lat[(size_t)((double)opt->calls * 0.99)] / 1e3;
-    free(lat);
-    return st;
+    s->total_ns += bench_now_ns() - start;
+    s->client_cpu_ns += bench_self_cpu_ns() - cpu0;
+    s->server_cpu_ns += bench_pid_cpu_ns(s->server) - srv0;
+}
+
+static void bench_series_finish(bench_series *s)
+{
+    qsort(s->lat, s->n, sizeof(*s->lat), bench_cmp_u64);
+    s->st.calls_per_s = (double)s->n / ((double)s->total_ns / 1e9);
+    s->st.mean_us = (double)s->total_ns / 1e3 / (double)s->n;
+    s->st.p50_us = (double)s->lat[s->n / 2] / 1e3;
+    s->st.p99_us = (double)s->lat[(size_t)((double)s->n * 0.99)] / 1e3;
+    s->st.client_cpu_us = (double)s->client_cpu_ns / 1e3 / (double)s->n;
+    s->st.server_cpu_us = (double)s->server_cpu_ns / 1e3 / (double)s->n;
+    free(s->lat);
+    s->lat = NULL;
+}
+
+/* Measure the figures in interleaved rounds, so that load from elsewhere on the machine
+ * (this is a 2-core box shared with builds) hits all of them alike and the ratios hold. */
+static void bench_series_measure(bench_series *series, size_t n, const bench_options *opt)
+{
+    for (size_t i = 0; i < n; i++)
+        bench_series_warm(&series[i], opt->warmup);
+    size_t done = 0;
+    for (unsigned r = 0; r < BENCH_ROUNDS; r++) {
+        size_t chunk = (opt->calls - done) / (BENCH_ROUNDS - r);
+        for (size_t i = 0; i < n; i++)
+            bench_series_run(&series[i], chunk);
+        done += chunk;
+    }
+    for (size_t i = 0; i < n; i++)
+        bench_series_finish(&series[i]);
 }
 
 /* ---- blocking socket I/O ---------------------------------------------------------------- */
@@ -283,8 +374,8 @@ static void bench_xend_start(const char *xend)
 
 static void bench_dir_remove(void)
 {
-    static const char *const names[] = {"xend.conf", "xend.sock", "xend.pid", "xend.log",
-                                        "stderr",    "canned.sock"};
+    static const char *const names[] = {"xend.conf", "xend.sock", "xend.pid",
+                                        "xend.log",  "stderr",    "canned.sock"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         unlink(bench_path(names[i]));
     rmdir(bench_dir);
@@ -325,8 +416,8 @@ static int bench_curl_debug(CURL *h, curl_infotype type, char *p, size_t n, void
     return 0;
 }
 
-static void bench_curl_init(bench_curl *bc, const char *socket_path, const char *body,
-                            size_t len, bool decode)
+static void bench_curl_init(bench_curl *bc, const char *socket_path, const char *body, size_t len,
+                            bool decode)
 {
     memset(bc, 0, sizeof(*bc));
     bc->curl = curl_easy_init();
@@ -403,9 +494,9 @@ typedef struct {
     int fd;
     const char *req;
     size_t req_len;
-    char *resp;      /* floor: buffer of resp_len bytes */
+    char *resp; /* floor: buffer of resp_len bytes */
     size_t resp_len;
-    xbuf reply;      /* raw HTTP client: the last reply */
+    xbuf reply; /* raw HTTP client: the last reply */
 } bench_raw;
 
 /* The floor's client side: the request bytes out, exactly resp_len bytes back. */
@@ -584,8 +675,7 @@ static void bench_print_codec(const char *what, bench_codec_stats st)
     printf("  %-44s %9zu %10.2f %10.1f\n", what, st.bytes, st.us_per_doc, st.mb_per_s);
 }
 
-static void bench_codec_figures(const bench_options *opt, const char *version_reply_body,
-                                size_t version_reply_len)
+static void bench_codec_figures(const bench_options *opt)
 {
     bench_codec c;
     memset(&c, 0, sizeof(c));
@@ -594,7 +684,7 @@ static void bench_codec_figures(const bench_options *opt, const char *version_re
     xmlrpc_value *noparams = xmlrpc_array();
     xbuf doc = XBUF_INIT;
 
-    printf("\ncodec, one thread                                  doc bytes     us/doc       MB/s\n");
+    printf("\n  %-44s %9s %10s %10s\n", "codec, one thread", "doc bytes", "us/doc", "MB/s");
     c.value = list;
     if (xmlrpc_encode_response(&doc, list) < 0)
         bench_die("cannot encode the 100-VM list: %s", xend_error_last()->message);
@@ -616,13 +706,27 @@ static void bench_codec_figures(const bench_options *opt, const char *version_re
     c.doc_len = call.len;
     bench_print_codec("xmlrpc_decode_call, daemon.version",
                       bench_codec_time(bench_op_decode_call, &c, call.len, opt->codec_secs / 4));
-    if (version_reply_body) {
-        c.doc = version_reply_body;
-        c.doc_len = version_reply_len;
-        bench_print_codec("xmlrpc_decode_response, daemon.version reply",
-                          bench_codec_time(bench_op_decode_response, &c, version_reply_len,
-                                           opt->codec_secs / 4));
-    }
+    /* A reply shaped like daemon.version's: 5 scalars and an empty array. */
+    xmlrpc_value *version = xmlrpc_struct();
+    xmlrpc_struct_set(version, "product", xmlrpc_string("xend"));
+    xmlrpc_struct_set(version, "version", xmlrpc_string("0.1.0"));
+    xmlrpc_struct_set(version, "api", xmlrpc_string("1.0"));
+    xmlrpc_struct_set(version, "api_major", xmlrpc_int(1));
+    xmlrpc_struct_set(version, "api_minor", xmlrpc_int(0));
+    xmlrpc_struct_set(version, "drivers", xmlrpc_array());
+    xbuf vdoc = XBUF_INIT;
+    xmlrpc_encode_response(&vdoc, version);
+    c.value = version;
+    bench_print_codec(
+        "xmlrpc_encode_response, daemon.version reply",
+        bench_codec_time(bench_op_encode_response, &c, vdoc.len, opt->codec_secs / 4));
+    c.doc = vdoc.data;
+    c.doc_len = vdoc.len;
+    bench_print_codec(
+        "xmlrpc_decode_response, daemon.version reply",
+        bench_codec_time(bench_op_decode_response, &c, vdoc.len, opt->codec_secs / 4));
+    xbuf_clear(&vdoc);
+    xmlrpc_value_free(version);
 
     xbuf_clear(&call);
     xbuf_clear(&doc);
@@ -636,20 +740,133 @@ static void bench_codec_figures(const bench_options *opt, const char *version_re
 
 static void bench_print_row(const char *what, bench_stats st, const bench_stats *floor)
 {
-    printf("  %-44s %9.0f %10.1f %10.1f", what, st.calls_per_s, st.p50_us, st.p99_us);
+    printf("  %-44s %8.0f %7.1f %7.1f", what, st.calls_per_s, st.p50_us, st.p99_us);
     if (floor)
-        printf(" %8.2fx %8.2fx", st.mean_us / floor->mean_us, st.p50_us / floor->p50_us);
-    putchar('\n');
+        printf(" %6.2fx %6.2fx", st.mean_us / floor->mean_us, st.p50_us / floor->p50_us);
+    else
+        printf(" %7s %7s", "-", "-");
+    printf(" %8.1f %8.1f\n", st.client_cpu_us, st.server_cpu_us);
+}
+
+/* Start xend, measure the exchange's sizes, print the round-trip table, stop xend. */
+static void bench_round_trips(const bench_options *opt, const char *xend)
+{
+    bench_xend_start(xend);
+
+    /* The exchange: what libcurl really sends for daemon.version, what xend sends back. */
+    xbuf body = XBUF_INIT;
+    xmlrpc_value *noparams = xmlrpc_array();
+    xmlrpc_encode_call(&body, "daemon.version", noparams);
+    xmlrpc_value_free(noparams);
+    bench_curl bc;
+    bench_curl_init(&bc, bench_path("xend.sock"), body.data, body.len, true);
+    bc.capture = true;
+    if (bench_curl_call(&bc) < 0)
+        bench_die("the first daemon.version call failed");
+    bc.capture = false;
+    bench_curl_quiet(&bc);
+    size_t reply_body_len = bc.reply.len;
+
+    bench_raw raw = {.req = bc.sent.data, .req_len = bc.sent.len};
+    raw.fd = bench_unix_connect(bench_path("xend.sock"));
+    if (raw.fd < 0 || bench_raw_http_call(&raw) < 0)
+        bench_die("the raw HTTP client got no reply to libcurl's request bytes");
+    /* Later raw calls reuse raw.reply: keep a copy of this reply for the fake servers. */
+    size_t resp_len = raw.reply.len;
+    char *resp = malloc(resp_len + 1);
+    if (!resp)
+        bench_die("out of memory");
+    memcpy(resp, raw.reply.data, resp_len + 1);
+    if (resp_len != bc.received)
+        fprintf(stderr, "xend-bench: note: libcurl saw %zu reply bytes, the raw client %zu\n",
+                bc.received, resp_len);
+
+    printf("xend-bench: %s, %ld CPUs, %zu calls per figure after %zu warm-up calls\n", xend,
+           sysconf(_SC_NPROCESSORS_ONLN), opt->calls, opt->warmup);
+    printf("exchange: daemon.version, request %zu bytes (libcurl: %zu head + %zu body), "
+           "reply %zu bytes (xend: %zu head + %zu body)\n",
+           bc.sent.len, bc.sent.len - body.len, body.len, resp_len, resp_len - reply_body_len,
+           reply_body_len);
+    printf("\n  %-44s %8s %7s %7s %7s %7s %8s %8s\n", "round trips over AF_UNIX, one client",
+           "calls/s", "p50 us", "p99 us", "x floor", "x floor", "CPU us", "CPU us");
+    printf("  %-44s %8s %7s %7s %7s %7s %8s %8s\n", "", "", "", "", "(mean)", "(p50)", "client",
+           "server");
+
+    bench_series series[4];
+    size_t nseries = 0;
+    pid_t floor_pid = -1, canned_pid = -1;
+    bench_raw fl = {.fd = -1};
+    bench_curl cc;
+    if (opt->round_trips) {
+        /* a. The floor: the same bytes between two processes, no HTTP, no XML. */
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+            bench_die("socketpair: %s", strerror(errno));
+        floor_pid = bench_fork_or_die();
+        if (floor_pid == 0) {
+            close(sv[0]);
+            bench_floor_serve(sv[1], raw.req_len, resp, resp_len);
+        }
+        close(sv[1]);
+        fl = (bench_raw){.fd = sv[0], .req = raw.req, .req_len = raw.req_len, .resp_len = resp_len};
+        fl.resp = malloc(resp_len);
+        if (!fl.resp)
+            bench_die("out of memory");
+        bench_series_init(&series[nseries++], "floor: raw ping-pong, same byte counts",
+                          bench_floor_call, &fl, floor_pid, opt);
+
+        /* The server's share: replaying libcurl's bytes to xend without libcurl. */
+        bench_series_init(&series[nseries++], "raw HTTP client -> xend (no XML decode)",
+                          bench_raw_http_call, &raw, bench_xend_pid, opt);
+
+        /* The client's share: libcurl against canned replies. */
+        int lfd = bench_unix_listen(bench_path("canned.sock"));
+        canned_pid = bench_fork_or_die();
+        if (canned_pid == 0)
+            bench_canned_serve(lfd, resp, resp_len);
+        close(lfd);
+        bench_curl_init(&cc, bench_path("canned.sock"), body.data, body.len, false);
+        bench_curl_quiet(&cc);
+        bench_series_init(&series[nseries++], "libcurl -> canned replies (no server work)",
+                          bench_curl_call, &cc, canned_pid, opt);
+    }
+    /* b. The real thing. */
+    bc.connects = 0;
+    bench_series_init(&series[nseries++], "libcurl -> xend, daemon.version + decode",
+                      bench_curl_call, &bc, bench_xend_pid, opt);
+
+    bench_series_measure(series, nseries, opt);
+    for (size_t i = 0; i < nseries; i++)
+        bench_print_row(series[i].name, series[i].st, opt->round_trips ? &series[0].st : NULL);
+    printf("  (libcurl opened %ld new connection(s) to xend during the measured calls; "
+           "target <= 1.50x floor)\n",
+           bc.connects);
+
+    if (opt->round_trips) {
+        close(fl.fd);
+        free(fl.resp);
+        bench_child_stop(floor_pid);
+        bench_curl_free(&cc);
+        bench_child_stop(canned_pid);
+    }
+    close(raw.fd);
+    xbuf_clear(&raw.reply);
+    bench_curl_free(&bc);
+    xbuf_clear(&body);
+    free(resp);
+    bench_xend_stop();
 }
 
 static void bench_usage(FILE *out)
 {
     fprintf(out,
-            "usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS] XEND\n"
+            "usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS] [-m MODE] XEND\n"
             "  XEND        the xend binary to start (e.g. build/src/daemon/xend)\n"
             "  -n CALLS    measured round trips per figure (default 20000)\n"
             "  -w WARMUP   unmeasured round trips first (default 2000)\n"
-            "  -t SECONDS  minimum time per codec figure (default 1)\n");
+            "  -t SECONDS  minimum time per codec figure (default 1)\n"
+            "  -m MODE     all (default), curl (only libcurl -> xend) or codec (only the codec\n"
+            "              figures): the last two are for profiling with perf record\n");
 }
 
 static size_t bench_parse_count(const char *s, const char *what)
@@ -664,9 +881,9 @@ static size_t bench_parse_count(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
-    bench_options opt = {20000, 2000, 1.0};
+    bench_options opt = {20000, 2000, 1.0, true, true, true};
     int ch;
-    while ((ch = getopt(argc, argv, "n:w:t:h")) != -1) {
+    while ((ch = getopt(argc, argv, "n:w:t:m:h")) != -1) {
         switch (ch) {
         case 'n':
             opt.calls = bench_parse_count(optarg, "call count");
@@ -678,6 +895,13 @@ int main(int argc, char **argv)
             opt.codec_secs = atof(optarg);
             if (opt.codec_secs <= 0 || opt.codec_secs > 600)
                 bench_die("bad codec time '%s'", optarg);
+            break;
+        case 'm':
+            opt.round_trips = strcmp(optarg, "all") == 0;
+            opt.real = opt.round_trips || strcmp(optarg, "curl") == 0;
+            opt.codec = opt.round_trips || strcmp(optarg, "codec") == 0;
+            if (!opt.real && !opt.codec)
+                bench_die("bad mode '%s' (all, curl or codec)", optarg);
             break;
         case 'h':
             bench_usage(stdout);
@@ -698,102 +922,10 @@ int main(int argc, char **argv)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
         bench_die("curl_global_init failed");
 
-    bench_xend_start(xend);
-
-    /* The exchange: what libcurl really sends for daemon.version, what xend sends back. */
-    xbuf body = XBUF_INIT;
-    xmlrpc_value *noparams = xmlrpc_array();
-    xmlrpc_encode_call(&body, "daemon.version", noparams);
-    xmlrpc_value_free(noparams);
-    bench_curl bc;
-    bench_curl_init(&bc, bench_path("xend.sock"), body.data, body.len, true);
-    bc.capture = true;
-    if (bench_curl_call(&bc) < 0)
-        bench_die("the first daemon.version call failed");
-    bc.capture = false;
-    bench_curl_quiet(&bc);
-    char *reply_body = malloc(bc.reply.len + 1);
-    memcpy(reply_body, bc.reply.data, bc.reply.len + 1);
-    size_t reply_body_len = bc.reply.len;
-
-    bench_raw raw = {.req = bc.sent.data, .req_len = bc.sent.len};
-    raw.fd = bench_unix_connect(bench_path("xend.sock"));
-    if (raw.fd < 0 || bench_raw_http_call(&raw) < 0)
-        bench_die("the raw HTTP client got no reply to libcurl's request bytes");
-    /* Later raw calls reuse raw.reply: keep a copy of this reply for the fake servers. */
-    size_t resp_len = raw.reply.len;
-    char *resp = malloc(resp_len + 1);
-    memcpy(resp, raw.reply.data, resp_len + 1);
-    if (resp_len != bc.received)
-        fprintf(stderr, "xend-bench: note: libcurl saw %zu reply bytes, the raw client %zu\n",
-                bc.received, resp_len);
-
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("xend-bench: %s, %ld CPUs, %zu calls per figure after %zu warm-up calls\n", xend,
-           cpus, opt.calls, opt.warmup);
-    printf("exchange: daemon.version, request %zu bytes (libcurl: %zu head + %zu body), "
-           "reply %zu bytes (xend: %zu head + %zu body)\n",
-           bc.sent.len, bc.sent.len - body.len, body.len, resp_len, resp_len - reply_body_len,
-           reply_body_len);
-
-    printf("\nround trips over AF_UNIX, one client      "
-           "        calls/s    p50 us     p99 us  x floor  x floor\n"
-           "                                                                              "
-           "(mean)    (p50)\n");
-
-    /* a. The floor: the same bytes between two processes, no HTTP, no XML. */
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        bench_die("socketpair: %s", strerror(errno));
-    pid_t floor_pid = bench_fork_or_die();
-    if (floor_pid == 0) {
-        close(sv[0]);
-        bench_floor_serve(sv[1], raw.req_len, resp, resp_len);
-    }
-    close(sv[1]);
-    bench_raw fl = {.fd = sv[0], .req = raw.req, .req_len = raw.req_len, .resp_len = resp_len};
-    fl.resp = malloc(resp_len);
-    bench_stats floor = bench_run("floor", bench_floor_call, &fl, &opt);
-    close(fl.fd);
-    free(fl.resp);
-    bench_child_stop(floor_pid);
-    bench_print_row("floor: raw ping-pong, same byte counts", floor, &floor);
-
-    /* The server's share: replaying libcurl's bytes to xend without libcurl. */
-    bench_stats server = bench_run("raw client -> xend", bench_raw_http_call, &raw, &opt);
-    bench_print_row("raw HTTP client -> xend (no XML decode)", server, &floor);
-
-    /* The client's share: libcurl against canned replies. */
-    int lfd = bench_unix_listen(bench_path("canned.sock"));
-    pid_t canned_pid = bench_fork_or_die();
-    if (canned_pid == 0)
-        bench_canned_serve(lfd, resp, resp_len);
-    close(lfd);
-    bench_curl cc;
-    bench_curl_init(&cc, bench_path("canned.sock"), body.data, body.len, false);
-    bench_curl_quiet(&cc);
-    bench_stats client = bench_run("libcurl -> canned", bench_curl_call, &cc, &opt);
-    bench_curl_free(&cc);
-    bench_child_stop(canned_pid);
-    bench_print_row("libcurl -> canned replies (no server work)", client, &floor);
-
-    /* b. The real thing. */
-    bc.connects = 0;
-    bench_stats real = bench_run("libcurl -> xend", bench_curl_call, &bc, &opt);
-    bench_print_row("libcurl -> xend, daemon.version + decode", real, &floor);
-    printf("  (libcurl opened %ld connection(s) to xend during the measured calls; target "
-           "<= 1.50x floor)\n",
-           bc.connects);
-
-    close(raw.fd);
-    xbuf_clear(&raw.reply);
-    bench_curl_free(&bc);
-    xbuf_clear(&body);
-
-    /* c. Codec throughput. */
-    bench_codec_figures(&opt, reply_body, reply_body_len);
-    free(reply_body);
-    free(resp);
+    if (opt.real)
+        bench_round_trips(&opt, xend);
+    if (opt.codec)
+        bench_codec_figures(&opt);
 
     bench_xend_stop();
     bench_dir_remove();

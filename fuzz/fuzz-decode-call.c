@@ -37,8 +37,8 @@ static void fuzz_call_roundtrip(const char *method, const xmlrpc_value *params)
     if (xmlrpc_encode_call(&first, method, params) < 0)
         fuzz_fail("xmlrpc_encode_call refused a decoded call");
     xend_error_reset();
-    if (xmlrpc_decode_call(fuzz_decoder_roundtrip(), first.data, first.len, &method2,
-                           &params2) < 0) {
+    xmlrpc_decoder *dec = fuzz_decoder_roundtrip();
+    if (xmlrpc_decode_call(dec, first.data, first.len, &method2, &params2) < 0) {
         fprintf(stderr, "re-encoded document:\n%.*s\n", (int)first.len, first.data);
         fuzz_fail("the re-encoded call does not decode");
     }

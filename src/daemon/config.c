@@ -4,9 +4,9 @@
  * absolute paths, a known group, a loopback TCP address) so that a typo is a startup error
  * naming the file, line and key instead of a daemon running with a surprising setting.
  */
-#include "daemon/config.h"
+#include "daemon_config.h"
 
-#include <config.h> /* the generated build config: XEND_RUNSTATEDIR */
+#include "config.h"
 
 #include "util/alloc.h"
 #include "util/error.h"
@@ -32,14 +32,10 @@ typedef struct {
 } config_range;
 
 static const config_range config_ranges[] = {
-    {"max_body", 4096, CFG_MAX_SIZE},
-    {"max_depth", 1, XMLRPC_ENCODE_MAX_DEPTH},
-    {"max_elements", 16, 100000000},
-    {"max_string", 256, CFG_MAX_SIZE},
-    {"max_header", 1024, 1u << 20},
-    {"max_connections", 1, 65536},
-    {"idle_timeout", 1, 86400},
-    {"workers", 1, 256},
+    {"max_body", 4096, CFG_MAX_SIZE}, {"max_depth", 1, XMLRPC_ENCODE_MAX_DEPTH},
+    {"max_elements", 16, 100000000},  {"max_string", 256, CFG_MAX_SIZE},
+    {"max_header", 1024, 1u << 20},   {"max_connections", 1, 65536},
+    {"idle_timeout", 1, 86400},       {"workers", 1, 256},
     {"tcp_port", 0, 65535},
 };
 
@@ -131,18 +127,17 @@ static int config_bool(const char *key, const char *value, const char *where, bo
         }
     }
     xend_error_report(XEND_ERR_CONFIG_INVALID,
-                      "%s: %s: invalid value '%s': expected yes or no (true/false, 1/0)",
-                      where, key, value);
+                      "%s: %s: invalid value '%s': expected yes or no (true/false, 1/0)", where,
+                      key, value);
     return -1;
 }
 
 /* The daemon may chdir("/") when it detaches, so relative paths would change meaning. */
-static int config_abs_path(const char *key, const char *value, const char *where,
-                           size_t max_len)
+static int config_abs_path(const char *key, const char *value, const char *where, size_t max_len)
 {
     if (value[0] != '/') {
-        xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: %s: '%s' is not an absolute path",
-                          where, key, value);
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: %s: '%s' is not an absolute path", where,
+                          key, value);
         return -1;
     }
     if (max_len && strlen(value) > max_len) {
@@ -175,22 +170,20 @@ static int config_group(const char *value, const char *where, gid_t *gid)
     char buf[4096];
     int err = getgrnam_r(value, &gr, buf, sizeof(buf), &found);
     if (err || !found) {
-        xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: socket_group: unknown group '%s'",
-                          where, value);
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: socket_group: unknown group '%s'", where,
+                          value);
         return -1;
     }
     *gid = found->gr_gid;
     return 0;
 }
 
-int daemon_config_set(daemon_config *cfg, const char *key, const char *value,
-                      const char *where)
+int daemon_config_set(daemon_config *cfg, const char *key, const char *value, const char *where)
 {
     server_config *s = &cfg->server;
     uint64_t n;
     if (strcmp(key, "socket") == 0) {
-        if (config_abs_path(key, value, where, sizeof(((struct sockaddr_un *)0)->sun_path) - 1) <
-            0)
+        if (config_abs_path(key, value, where, sizeof(((struct sockaddr_un *)0)->sun_path) - 1) < 0)
             return -1;
         config_set_string(&cfg->socket, value);
     } else if (strcmp(key, "socket_mode") == 0) {

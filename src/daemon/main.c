@@ -5,10 +5,10 @@
  * once as "xend: error: ..." and end with exit status 1; when detaching, the daemon sends
  * that message back to the process the user started, so it is never lost in /dev/null.
  */
-#include <config.h> /* the generated build config: XEND_VERSION, XEND_SYSCONFDIR */
+#include "config.h"
 
 #include "api/api.h"
-#include "daemon/config.h"
+#include "daemon_config.h"
 #include "daemon/server.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -36,21 +36,20 @@ static bool main_log_elsewhere;
 
 static void main_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: xend [OPTION]...\n"
-            "The xend virtual-machine manager daemon (XML-RPC API).\n"
-            "\n"
-            "  -f, --config FILE      read FILE (default " MAIN_DEFAULT_CONFIG ")\n"
-            "  -s, --socket PATH      listen on the Unix socket PATH (overrides 'socket')\n"
-            "  -p, --pid-file PATH    write the pid to PATH (overrides 'pid_file')\n"
-            "  -d, --daemon           detach and run in the background\n"
-            "      --log-level LEVEL  error, warn, info or debug (overrides 'log_level')\n"
-            "      --check-config     check the configuration, print the result and exit\n"
-            "  -V, --version          print the version and exit\n"
-            "  -h, --help             print this help and exit\n"
-            "\n"
-            "Signals: SIGTERM or SIGINT stop the daemon; SIGHUP reopens the log file.\n"
-            "See xend(8) and xend.conf(5).\n");
+    fprintf(out, "usage: xend [OPTION]...\n"
+                 "The xend virtual-machine manager daemon (XML-RPC API).\n"
+                 "\n"
+                 "  -f, --config FILE      read FILE (default " MAIN_DEFAULT_CONFIG ")\n"
+                 "  -s, --socket PATH      listen on the Unix socket PATH (overrides 'socket')\n"
+                 "  -p, --pid-file PATH    write the pid to PATH (overrides 'pid_file')\n"
+                 "  -d, --daemon           detach and run in the background\n"
+                 "      --log-level LEVEL  error, warn, info or debug (overrides 'log_level')\n"
+                 "      --check-config     check the configuration, print the result and exit\n"
+                 "  -V, --version          print the version and exit\n"
+                 "  -h, --help             print this help and exit\n"
+                 "\n"
+                 "Signals: SIGTERM or SIGINT stop the daemon; SIGHUP reopens the log file.\n"
+                 "See xend(8) and xend.conf(5).\n");
 }
 
 /* Report a startup failure the single time it is seen, where the user will see it, and
@@ -257,13 +256,11 @@ static int pidfile_create(const char *path)
         }
         pid_t other = pidfile_read(path);
         if (other > 0 && other != getpid() && pidfile_pid_is_xend(other)) {
-            xend_error_report(XEND_ERR_SYSTEM,
-                              "xend is already running as pid %d (pid file %s)", (int)other,
-                              path);
+            xend_error_report(XEND_ERR_SYSTEM, "xend is already running as pid %d (pid file %s)",
+                              (int)other, path);
             return -1;
         }
-        log_info("removing stale pid file %s (pid %d is not a running xend)", path,
-                 (int)other);
+        log_info("removing stale pid file %s (pid %d is not a running xend)", path, (int)other);
         if (unlink(path) < 0 && errno != ENOENT) {
             xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot remove stale pid file %s",
                                     path);
@@ -363,8 +360,7 @@ static void main_parse_args(int argc, char **argv, main_options *o)
             exit(1);
         default:
             if (optopt)
-                fprintf(stderr, "xend: error: unknown option '-%c' (see xend --help)\n",
-                        optopt);
+                fprintf(stderr, "xend: error: unknown option '-%c' (see xend --help)\n", optopt);
             else
                 fprintf(stderr, "xend: error: unknown option '%s' (see xend --help)\n",
                         argv[optind - 1]);
@@ -372,8 +368,7 @@ static void main_parse_args(int argc, char **argv, main_options *o)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "xend: error: unexpected argument '%s' (see xend --help)\n",
-                argv[optind]);
+        fprintf(stderr, "xend: error: unexpected argument '%s' (see xend --help)\n", argv[optind]);
         exit(1);
     }
 }
@@ -486,8 +481,8 @@ int main(int argc, char **argv)
         main_die_last();
     }
     if (cfg.server.tcp_listen)
-        log_info("xend %s (API %s) started, pid %d, listening on %s and %s port %u",
-                 XEND_VERSION, XEND_API_VERSION, (int)getpid(), cfg.socket, cfg.tcp_address,
+        log_info("xend %s (API %s) started, pid %d, listening on %s and %s port %u", XEND_VERSION,
+                 XEND_API_VERSION, (int)getpid(), cfg.socket, cfg.tcp_address,
                  server_tcp_port(srv));
     else
         log_info("xend %s (API %s) started, pid %d, listening on %s", XEND_VERSION,

@@ -9,7 +9,7 @@
  */
 #include "server.h"
 
-#include <config.h> /* the generated build config (see meson.build about the brackets) */
+#include "config.h"
 
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -45,7 +45,7 @@
 typedef struct server_listener {
     server *srv;
     struct MHD_Daemon *mhd;
-    int fd; /* owned until MHD takes it; -1 afterwards or when absent */
+    int fd;           /* owned until MHD takes it; -1 afterwards or when absent */
     const char *name; /* "unix" or "tcp", for logs */
 } server_listener;
 
@@ -73,8 +73,10 @@ typedef struct {
 /* Per request (MHD's con_cls). */
 typedef struct {
     xbuf body;
-    bool rejected; /* a reply was queued before the body; drop whatever still arrives */
-    bool too_big;  /* the body (chunked) outgrew max_body */
+    unsigned deferred_status; /* refused for what it asks, not how it is framed: the */
+    char *deferred_msg;       /* reply waits until the body is read (see server_defer) */
+    bool rejected;  /* a reply was queued before the body; drop whatever still arrives */
+    bool too_big;   /* the body (chunked) outgrew max_body */
     size_t dropped; /* bytes of such a body read and dropped */
 } server_request;
 
@@ -121,8 +123,7 @@ static enum MHD_Result server_reply_error(struct MHD_Connection *c, unsigned sta
     log_debug("http: %s", b.data);
     size_t len;
     char *text = xbuf_steal(&b, &len);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text,
-                                                                MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(text);
         return MHD_NO;
@@ -211,11 +212,33 @@ static bool server_parse_length(const char *s, uint64_t *out)
     return true;
 }
 
-/* Every rule that can be decided from the request head. Returns MHD_YES with *queued false
- * when the body may be read; otherwise an error reply has been queued (*queued true) or
- * MHD_NO is returned (queueing failed: MHD drops the connection). */
+/* Refuse a request whose framing is sound (its body can be read to the end) but whose
+ * path, method or content type is wrong. The reply is sent after the body has been read,
+ * on a connection that stays usable: a client that writes its whole body before reading
+ * (Python's http.client does) would otherwise hit EPIPE on a Unix socket instead of
+ * seeing the status. The first problem found is the one reported. */
+static void server_defer(server_request *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void server_defer(server_request *req, unsigned status, const char *fmt, ...)
+{
+    if (req->deferred_status)
+        return;
+    xbuf b = XBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    xbuf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    req->deferred_status = status;
+    req->deferred_msg = xbuf_steal(&b, NULL);
+}
+
+/* Every rule that can be decided from the request head. Framing errors (after which the
+ * body cannot be delimited, or must not be read) are answered at once and close the
+ * connection: *queued is set, or MHD_NO is returned when queueing failed. Other refusals
+ * are recorded with server_defer and answered once the body has been read. */
 static enum MHD_Result server_check_request(server *srv, struct MHD_Connection *c,
-                                            const char *url, const char *method, bool *queued)
+                                            server_request *req, const char *url,
+                                            const char *method, bool *queued)
 {
     *queued = true;
     const union MHD_ConnectionInfo *hs =
@@ -224,12 +247,6 @@ static enum MHD_Result server_check_request(server *srv, struct MHD_Connection *
         return server_reply_error(c, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, true,
                                   "the request head has %zu bytes, the limit is %zu",
                                   hs->header_size, srv->cfg.max_header);
-    if (strcmp(url, "/RPC2") != 0 && strcmp(url, "/") != 0)
-        return server_reply_error(c, MHD_HTTP_NOT_FOUND, true,
-                                  "the XML-RPC endpoint is /RPC2 (or /)");
-    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-        return server_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, true,
-                                  "XML-RPC requests use POST, not %s", method);
 
     server_header_count count = {0, 0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, server_count_header, &count);
@@ -243,19 +260,7 @@ static enum MHD_Result server_check_request(server *srv, struct MHD_Connection *
         return server_reply_error(c, MHD_HTTP_BAD_REQUEST, true,
                                   "more than one Transfer-Encoding header");
 
-    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (!server_content_type_ok(ct))
-        return server_reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, true,
-                                  ct ? "Content-Type must be text/xml, not '%s'"
-                                     : "Content-Type text/xml is required%s",
-                                  ct ? ct : "");
-    const char *ce = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_ENCODING);
-    if (ce && strcasecmp(ce, "identity") != 0)
-        return server_reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, true,
-                                  "Content-Encoding '%s' is not supported", ce);
-
+    bool is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_TRANSFER_ENCODING);
     if (te) {
@@ -267,25 +272,45 @@ static enum MHD_Result server_check_request(server *srv, struct MHD_Connection *
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         uint64_t len;
-        if (!cl)
-            return server_reply_error(c, MHD_HTTP_LENGTH_REQUIRED, true,
-                                      "a Content-Length header is required");
-        if (!server_parse_length(cl, &len))
+        if (!cl) {
+            /* without a length a POST body cannot be delimited; other methods have none */
+            if (is_post)
+                return server_reply_error(c, MHD_HTTP_LENGTH_REQUIRED, true,
+                                          "a Content-Length header is required");
+        } else if (!server_parse_length(cl, &len)) {
             return server_reply_error(c, MHD_HTTP_BAD_REQUEST, true,
                                       "invalid Content-Length '%s'", cl);
-        if (len > srv->cfg.limits.max_body)
+        } else if (len > srv->cfg.limits.max_body) {
             return server_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, true,
                                       "the body has %" PRIu64 " bytes, the limit is %zu", len,
                                       srv->cfg.limits.max_body);
+        }
     }
     *queued = false;
+
+    if (strcmp(url, "/RPC2") != 0 && strcmp(url, "/") != 0)
+        server_defer(req, MHD_HTTP_NOT_FOUND, "the XML-RPC endpoint is /RPC2 (or /)");
+    if (!is_post)
+        server_defer(req, MHD_HTTP_METHOD_NOT_ALLOWED, "XML-RPC requests use POST, not %s",
+                     method);
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!server_content_type_ok(ct))
+        server_defer(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                     ct ? "Content-Type must be text/xml, not '%s'"
+                        : "Content-Type text/xml is required%s",
+                     ct ? ct : "");
+    const char *ce = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (ce && strcasecmp(ce, "identity") != 0)
+        server_defer(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                     "Content-Encoding '%s' is not supported", ce);
     return MHD_YES;
 }
 
 /* ---- the XML-RPC call ------------------------------------------------------------- */
 
-static enum MHD_Result server_reply_rpc(server *srv, struct MHD_Connection *c,
-                                        server_request *req)
+static enum MHD_Result server_reply_rpc(server *srv, struct MHD_Connection *c, server_request *req)
 {
     xmlrpc_caller caller = {.max_access = XMLRPC_ACCESS_ADMIN, .transport = "?"};
     const union MHD_ConnectionInfo *ci =
@@ -299,13 +324,12 @@ static enum MHD_Result server_reply_rpc(server *srv, struct MHD_Connection *c,
         return server_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, true,
                                   "cannot create an XML decoder");
     xbuf out = XBUF_INIT;
-    int fault = xmlrpc_registry_handle(srv->reg, dec, &caller,
-                                       req->body.data ? req->body.data : "", req->body.len,
-                                       &out);
+    int fault = xmlrpc_registry_handle(srv->reg, dec, &caller, req->body.data ? req->body.data : "",
+                                       req->body.len, &out);
     if (caller.have_cred)
         log_debug("%s uid=%u pid=%d: request of %zu bytes -> %s %d", caller.transport,
-                  (unsigned)caller.uid, (int)caller.pid, req->body.len,
-                  fault ? "fault" : "result", fault);
+                  (unsigned)caller.uid, (int)caller.pid, req->body.len, fault ? "fault" : "result",
+                  fault);
     else
         log_debug("%s: request of %zu bytes -> %s %d", caller.transport, req->body.len,
                   fault ? "fault" : "result", fault);
@@ -340,7 +364,7 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
         req = xcalloc(1, sizeof(*req));
         *con_cls = req;
         bool queued;
-        enum MHD_Result ret = server_check_request(srv, c, url, method, &queued);
+        enum MHD_Result ret = server_check_request(srv, c, req, url, method, &queued);
         req->rejected = queued || ret == MHD_NO;
         return ret;
     }
@@ -349,6 +373,11 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
         *upload_data_size = 0;
         if (req->rejected)
             return MHD_YES;
+        if (req->deferred_status) {
+            /* refused already: read the body to its end and drop it, within the limit */
+            req->dropped += n;
+            return req->dropped > srv->cfg.limits.max_body ? MHD_NO : MHD_YES;
+        }
         if (req->too_big || n > srv->cfg.limits.max_body - req->body.len) {
             /* Only a chunked body gets here (a Content-Length was checked up front).
              * libmicrohttpd takes no reply in the middle of a body, so the rest is read
@@ -372,6 +401,8 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     }
     if (req->rejected)
         return MHD_YES; /* the reply is queued already */
+    if (req->deferred_status)
+        return server_reply_error(c, req->deferred_status, false, "%s", req->deferred_msg);
     if (req->too_big)
         return server_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, false,
                                   "the chunked body has more than the limit of %zu bytes",
@@ -388,6 +419,7 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls
     (void)toe;
     if (req) {
         xbuf_clear(&req->body);
+        free(req->deferred_msg);
         free(req);
         *con_cls = NULL;
     }
@@ -430,8 +462,7 @@ static void server_notify(void *cls, struct MHD_Connection *c, void **socket_con
         unsigned n = atomic_fetch_add(&srv->connections, 1) + 1;
         if (sc->caller.have_cred)
             log_debug("%s: connection opened by uid=%u gid=%u pid=%d (%u open)", l->name,
-                      (unsigned)sc->caller.uid, (unsigned)sc->caller.gid,
-                      (int)sc->caller.pid, n);
+                      (unsigned)sc->caller.uid, (unsigned)sc->caller.gid, (int)sc->caller.pid, n);
         else
             log_debug("%s: connection opened (%u open)", l->name, n);
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -451,8 +482,8 @@ static enum MHD_Result server_accept_policy(void *cls, const struct sockaddr *ad
     (void)addr;
     (void)addrlen;
     if (atomic_load(&l->srv->connections) >= l->srv->cfg.max_connections) {
-        log_debug("%s: refusing a connection: %u connections are open (max_connections)",
-                  l->name, l->srv->cfg.max_connections);
+        log_debug("%s: refusing a connection: %u connections are open (max_connections)", l->name,
+                  l->srv->cfg.max_connections);
         return MHD_NO;
     }
     return MHD_YES;
@@ -553,8 +584,8 @@ static int server_bind_unix(server *srv)
     srv->socket_bound = true;
     srv->unix_l.fd = fd;
     if (srv->cfg.socket_gid != (gid_t)-1 && chown(path, (uid_t)-1, srv->cfg.socket_gid) < 0) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot set the group of %s to %u",
-                                path, (unsigned)srv->cfg.socket_gid);
+        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot set the group of %s to %u", path,
+                                (unsigned)srv->cfg.socket_gid);
         return -1;
     }
     if (chmod(path, srv->cfg.socket_mode & 07777) < 0) {
@@ -568,8 +599,8 @@ static int server_bind_unix(server *srv)
     return 0;
 }
 
-static int server_tcp_address_parse(const char *address, unsigned port,
-                                    struct sockaddr_storage *ss, socklen_t *len)
+static int server_tcp_address_parse(const char *address, unsigned port, struct sockaddr_storage *ss,
+                                    socklen_t *len)
 {
     memset(ss, 0, sizeof(*ss));
     if (port > 65535) {
@@ -643,9 +674,9 @@ static int server_bind_tcp(server *srv)
     struct sockaddr_storage bound;
     socklen_t bl = sizeof(bound);
     if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
-        srv->tcp_port = ntohs(bound.ss_family == AF_INET6
-                                  ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                  : ((struct sockaddr_in *)&bound)->sin_port);
+        srv->tcp_port =
+            ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                              : ((struct sockaddr_in *)&bound)->sin_port);
     return 0;
 }
 
@@ -664,15 +695,11 @@ static int server_listener_start(server *srv, server_listener *l)
     l->mhd = MHD_start_daemon(
         flags, 0, server_accept_policy, l, server_access, l,
         /* First, so that MHD's messages about the later options reach our log too. */
-        MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, l,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers,
-        MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+        MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
-        MHD_OPTION_NOTIFY_CONNECTION, server_notify, l,
-        MHD_OPTION_NOTIFY_COMPLETED, server_completed, l,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_CONNECTION, server_notify, l,
+        MHD_OPTION_NOTIFY_COMPLETED, server_completed, l, MHD_OPTION_END);
     if (!l->mhd) {
         xend_error_report(XEND_ERR_SYSTEM, "cannot start the HTTP server on the %s listener",
                           l->name);
@@ -758,7 +785,8 @@ int server_add_connection(server *srv, int fd, bool is_unix)
         /* socketpair() peers have no name; MHD still wants an address. */
         memset(&ss, 0, sizeof(ss));
         ss.ss_family = is_unix ? AF_UNIX : AF_INET;
-        sl = is_unix ? (socklen_t)sizeof(struct sockaddr_un) : (socklen_t)sizeof(struct sockaddr_in);
+        sl =
+            is_unix ? (socklen_t)sizeof(struct sockaddr_un) : (socklen_t)sizeof(struct sockaddr_in);
     }
     /* MHD closes fd itself when it cannot take the connection. */
     if (MHD_add_connection(l->mhd, fd, (struct sockaddr *)&ss, sl) != MHD_YES) {

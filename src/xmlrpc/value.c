@@ -108,7 +108,7 @@ xmlrpc_value *xmlrpc_datetime(time_t t)
                           (long long)t);
         return NULL;
     }
-    char text[32];
+    char text[64];
     snprintf(text, sizeof(text), "%04d%02d%02dT%02d:%02d:%02d", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     return value_bytes(XMLRPC_DATETIME, text, 17);

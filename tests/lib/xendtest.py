@@ -4,9 +4,11 @@ with the stdlib's xmlrpc.client over its Unix socket or TCP, and stop it by its 
 Environment (set by meson): XEND_BIN (the daemon), XEND_BUILD_DIR, XEND_SOURCE_DIR, and
 optionally XEND_WRAPPER (e.g. a valgrind command line used by `make fullcheck`).
 """
+import atexit
 import http.client
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -64,6 +66,21 @@ def free_tcp_port():
         return s.getsockname()[1]
 
 
+_DAEMONS = []
+
+
+@atexit.register
+def _cleanup_daemons():
+    """Safety net at exit: kill (by PID) any daemon a failed test left running, and remove
+    the temporary directories unless XEND_KEEP_TEMP is set (to look at logs)."""
+    for d in _DAEMONS:
+        if d.proc is not None and d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+        if not os.environ.get("XEND_KEEP_TEMP"):
+            shutil.rmtree(d.dir, ignore_errors=True)
+
+
 class Daemon:
     """A real xend running in its own temporary directory.
 
@@ -88,6 +105,7 @@ class Daemon:
                 f.write(f"{k} = {v}\n")
         self.args = args or []
         self.proc = None
+        _DAEMONS.append(self)
 
     def start(self, wait=True):
         cmd = WRAPPER + [XEND_BIN, "--config", self.conf_path] + self.args

@@ -184,6 +184,43 @@ class HTTPTests(unittest.TestCase):
                     self.assertIn(b"faultCode", r1.body)
                     self.assertIn(b"<name>product</name>", r2.body)
 
+    def test_refusal_keeps_connection(self):
+        """A request refused for its path, method or content type (not its framing) is
+        answered after its body is read, and the connection stays usable: a client that
+        writes its whole body first never sees EPIPE instead of the status."""
+        cases = [(http_request(CALL, content_type="text/plain"), 415, b"text/xml"),
+                 (http_request(CALL, headers=["Content-Encoding: gzip"]), 415, b"gzip"),
+                 (http_request(CALL, path="/other"), 404, b"/RPC2"),
+                 (http_request(CALL, method="PUT"), 405, b"POST")]
+        for target in self.targets:
+            for req, status, text in cases:
+                with self.subTest(target=target, status=status):
+                    with xendtest.connect(target) as s:
+                        s.sendall(req)
+                        r, rest = xendtest.read_response(s)
+                        self.assertError(r, status)
+                        self.assertIn(text, r.body)
+                        self.assertNotEqual((r.header("connection") or "").lower(), "close")
+                        s.sendall(http_request(CALL))
+                        r, rest = xendtest.read_response(s, rest)
+                        self.assertIsNotNone(r, "connection closed after a refused request")
+                        self.assertEqual(r.status, 200)
+                        self.assertIn(b"<name>product</name>", r.body)
+
+    def test_python_client_sees_415_on_unix_socket(self):
+        """xmlrpc.client writes head and body before reading; it must get the 415 as a
+        ProtocolError every time, never a broken pipe."""
+        class WrongType(xendtest.UnixTransport):
+            def send_headers(self, connection, headers):
+                connection.putheader("Content-Encoding", "gzip")
+                super().send_headers(connection, headers)
+        for _ in range(50):
+            proxy = xmlrpc.client.ServerProxy("http://localhost/RPC2",
+                                              transport=WrongType(self.daemon.socket))
+            with self.assertRaises(xmlrpc.client.ProtocolError) as cm:
+                proxy.daemon.version()
+            self.assertEqual(cm.exception.errcode, 415)
+
     def test_http10_closes(self):
         for target in self.targets:
             with self.subTest(target=target):

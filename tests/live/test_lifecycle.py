@@ -38,6 +38,11 @@ def write_config(daemon, text):
     return daemon.conf_path
 
 
+def kill_if_running(pid):
+    if pid_running(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
 def read_text(path):
     try:
         with open(path, errors="replace") as f:
@@ -195,6 +200,8 @@ class LifecycleTests(unittest.TestCase):
         self.assertEqual(read_pid(d.pid_file), d.proc.pid)
         with d.proxy() as p:
             self.assertEqual(p.daemon.version()["product"], "xend")
+        # The line is written just after the listeners start, so it may trail the socket.
+        wait_for(lambda: "started" in d.output())
         log = d.output()
         self.assertRegex(log, r"info: xend \d+\.\d+\.\d+ .*started")
         self.assertIn(d.socket, log)
@@ -236,6 +243,7 @@ class LifecycleTests(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(os.path.exists(d.socket), "the parent returned before the socket")
         pid = read_pid(d.pid_file)
+        self.addCleanup(kill_if_running, pid)
         self.assertTrue(pid_running(pid))
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             self.assertIn(b"xend", f.read())

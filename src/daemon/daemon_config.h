@@ -3,7 +3,7 @@
  * log. Every key has a default; a file only overrides what it names, and command-line
  * options override the file through the same checks (daemon_config_set).
  *
- * Include this as "daemon/config.h": a bare "config.h" is the generated build config.
+ * (Named daemon_config.h so it never shadows the generated build config.h.)
  */
 #ifndef XEND_DAEMON_CONFIG_H
 #define XEND_DAEMON_CONFIG_H
@@ -19,8 +19,8 @@ typedef struct {
     char *socket;       /* absolute path of the Unix socket */
     char *socket_group; /* as written ("" = leave the group alone); resolved into server */
     char *tcp_address;
-    char *pid_file;     /* absolute path, or "" for no pid file */
-    char *log_output;   /* "stderr", "syslog" or "file:/absolute/path" */
+    char *pid_file;   /* absolute path, or "" for no pid file */
+    char *log_output; /* "stderr", "syslog" or "file:/absolute/path" */
     xend_log_level log_level;
 } daemon_config;
 
@@ -36,7 +36,6 @@ int daemon_config_load(daemon_config *cfg, const char *path);
 
 /* Set one key from text; where ("xend.conf:12", "--socket") starts any error message.
  * Returns 0, or -1 with CONFIG_INVALID reported. The strings are copied. */
-int daemon_config_set(daemon_config *cfg, const char *key, const char *value,
-                      const char *where);
+int daemon_config_set(daemon_config *cfg, const char *key, const char *value, const char *where);
 
 #endif
