@@ -13,8 +13,11 @@
  *
  * The bench starts xend itself in a private temp dir (socket, pid file and log there) and
  * stops it by PID with SIGTERM. usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS]
- * [-m all|curl|codec] XEND. -m curl runs only the libcurl -> xend figure and -m codec only
- * the codec figures, which is what one wants under `perf record -g`.
+ * [-m all|curl|codec] [-c CPUS] XEND. -m curl runs only the libcurl -> xend figure and
+ * -m codec only the codec figures, which is what one wants under `perf record -g`. -c pins
+ * the bench, xend and the fake servers to a CPU list: on a 2-core VM the scheduler otherwise
+ * puts xend's worker on the client's core in some runs and on the other core in others, and
+ * the cross-core wake-ups make the unpinned figures bimodal (about 2.5x apart).
  */
 #include "config.h"
 #include "util/buf.h"
@@ -25,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -46,6 +50,7 @@ typedef struct {
     bool round_trips;  /* the floor and the raw/canned figures */
     bool real;         /* libcurl -> xend */
     bool codec;        /* codec figures */
+    const char *cpus;  /* the -c CPU list, or NULL */
 } bench_options;
 
 typedef struct {
@@ -781,8 +786,9 @@ static void bench_round_trips(const bench_options *opt, const char *xend)
         fprintf(stderr, "xend-bench: note: libcurl saw %zu reply bytes, the raw client %zu\n",
                 bc.received, resp_len);
 
-    printf("xend-bench: %s, %ld CPUs, %zu calls per figure after %zu warm-up calls\n", xend,
-           sysconf(_SC_NPROCESSORS_ONLN), opt->calls, opt->warmup);
+    printf("xend-bench: %s, %ld CPUs (%s%s), %zu calls per figure after %zu warm-up calls\n", xend,
+           sysconf(_SC_NPROCESSORS_ONLN), opt->cpus ? "pinned to " : "not pinned",
+           opt->cpus ? opt->cpus : "", opt->calls, opt->warmup);
     printf("exchange: daemon.version, request %zu bytes (libcurl: %zu head + %zu body), "
            "reply %zu bytes (xend: %zu head + %zu body)\n",
            bc.sent.len, bc.sent.len - body.len, body.len, resp_len, resp_len - reply_body_len,
@@ -860,13 +866,44 @@ static void bench_round_trips(const bench_options *opt, const char *xend)
 static void bench_usage(FILE *out)
 {
     fprintf(out,
-            "usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS] [-m MODE] XEND\n"
+            "usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS] [-m MODE] [-c CPUS] XEND\n"
             "  XEND        the xend binary to start (e.g. build/src/daemon/xend)\n"
             "  -n CALLS    measured round trips per figure (default 20000)\n"
             "  -w WARMUP   unmeasured round trips first (default 2000)\n"
             "  -t SECONDS  minimum time per codec figure (default 1)\n"
             "  -m MODE     all (default), curl (only libcurl -> xend) or codec (only the codec\n"
-            "              figures): the last two are for profiling with perf record\n");
+            "              figures): the last two are for profiling with perf record\n"
+            "  -c CPUS     pin everything to these CPUs, e.g. 0 or 0-1 or 0,2 (default: not\n"
+            "              pinned; pinned figures are steadier from run to run)\n");
+}
+
+/* Pin this process (and so xend and the fake servers it starts) to a CPU list. */
+static void bench_pin(const char *list)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    const char *p = list;
+    while (*p) {
+        char *end;
+        long lo = strtol(p, &end, 10), hi = lo;
+        if (end == p || lo < 0 || lo >= CPU_SETSIZE)
+            bench_die("bad CPU list '%s'", list);
+        if (*end == '-') {
+            p = end + 1;
+            hi = strtol(p, &end, 10);
+            if (end == p || hi < lo || hi >= CPU_SETSIZE)
+                bench_die("bad CPU list '%s'", list);
+        }
+        for (long c = lo; c <= hi; c++)
+            CPU_SET((int)c, &set);
+        if (*end == ',')
+            end++;
+        else if (*end)
+            bench_die("bad CPU list '%s'", list);
+        p = end;
+    }
+    if (sched_setaffinity(0, sizeof(set), &set) < 0)
+        bench_die("cannot pin to CPUs %s: %s", list, strerror(errno));
 }
 
 static size_t bench_parse_count(const char *s, const char *what)
@@ -881,9 +918,9 @@ static size_t bench_parse_count(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
-    bench_options opt = {20000, 2000, 1.0, true, true, true};
+    bench_options opt = {20000, 2000, 1.0, true, true, true, NULL};
     int ch;
-    while ((ch = getopt(argc, argv, "n:w:t:m:h")) != -1) {
+    while ((ch = getopt(argc, argv, "n:w:t:m:c:h")) != -1) {
         switch (ch) {
         case 'n':
             opt.calls = bench_parse_count(optarg, "call count");
@@ -902,6 +939,10 @@ int main(int argc, char **argv)
             opt.codec = opt.round_trips || strcmp(optarg, "codec") == 0;
             if (!opt.real && !opt.codec)
                 bench_die("bad mode '%s' (all, curl or codec)", optarg);
+            break;
+        case 'c':
+            opt.cpus = optarg;
+            bench_pin(optarg);
             break;
         case 'h':
             bench_usage(stdout);

@@ -12,7 +12,7 @@ if [ $# -lt 4 ]; then
     exit 2
 fi
 name=$1
-target=$2
+target=$(realpath "$2") || exit 2
 corpus=$3
 crashes=$4
 shift 4

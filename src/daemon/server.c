@@ -1,7 +1,7 @@
 /*
  * The XML-RPC HTTP server (see server.h), built on libmicrohttpd 0.9.75. Each listener (the
  * Unix socket and the optional loopback TCP socket) is its own MHD daemon with a pool of
- * epoll worker threads; the sockets are created and bound here so that we control the
+ * worker threads; the sockets are created and bound here so that we control the
  * socket file (mode, group, stale-file handling) and the TCP address policy. Every HTTP
  * rule is checked on the first call of the access handler, before any body byte is read;
  * the body is then collected up to the limit and handed to xmlrpc_registry_handle() with a
@@ -683,7 +683,11 @@ static int server_bind_tcp(server *srv)
 static int server_listener_start(server *srv, server_listener *l)
 {
     const server_config *cfg = &srv->cfg;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
+    /* poll(), not epoll: with 0.9.75's edge-triggered epoll path a worker sometimes
+     * missed a client's half-close after an incomplete request (the connection then
+     * lingered until idle_timeout) and woke once more per reply; poll's O(n) scan is
+     * nothing at max_connections spread over the workers. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TURBO |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     /* The exact cap over all listeners is server_accept_policy's job. MHD's own limit
      * is split among the pool's threads, and a thread at its share stops accepting, which

@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #define METHOD_NAME_MAX 256
 
@@ -67,6 +69,7 @@ typedef struct {
 
 struct xmlrpc_decoder {
     XML_Parser parser;
+    unsigned long hash_salt; /* drawn once per decoder, reused after each reset */
     xmlrpc_limits limits;
     bool want_call; /* decoding a methodCall (else a methodResponse) */
     frame *stack;
@@ -704,6 +707,10 @@ static void decoder_setup(xmlrpc_decoder *d)
     XML_SetStartDoctypeDeclHandler(d->parser, on_doctype);
     XML_SetEntityDeclHandler(d->parser, on_entity_decl);
     XML_SetParamEntityParsing(d->parser, XML_PARAM_ENTITY_PARSING_NEVER);
+    /* Without an explicit salt Expat draws a fresh one (a getrandom syscall) for every
+     * document after XML_ParserReset; one random salt per decoder keeps the protection
+     * against hash flooding at a fraction of the cost. */
+    XML_SetHashSalt(d->parser, d->hash_salt);
 }
 
 xmlrpc_decoder *xmlrpc_decoder_new(const xmlrpc_limits *limits)
@@ -713,6 +720,9 @@ xmlrpc_decoder *xmlrpc_decoder_new(const xmlrpc_limits *limits)
         d->limits = *limits;
     else
         xmlrpc_limits_default(&d->limits);
+    if (getrandom(&d->hash_salt, sizeof(d->hash_salt), 0) != sizeof(d->hash_salt) ||
+        d->hash_salt == 0)
+        d->hash_salt = (unsigned long)time(NULL) ^ (unsigned long)(uintptr_t)d;
     d->parser = XML_ParserCreate(NULL);
     if (!d->parser) {
         fprintf(stderr, "xend: out of memory creating an XML parser\n");

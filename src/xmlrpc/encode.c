@@ -143,13 +143,15 @@ static int encode_text(xbuf *out, const char *s, size_t len, bool sanitize)
 static void encode_double(xbuf *out, double d)
 {
     char tmp[40];
-    int prec;
-    for (prec = 1; prec < 17; prec++) {
+    /* If the shortest form that reads back has at most 15 significant digits, the
+     * 15-digit rounding is that form padded with zeros (a double carries ~15.95 digits,
+     * so it lies well inside that rounding interval); trimming the zeros below recovers
+     * it. Otherwise 16 or 17 digits are needed, and 17 always suffice. */
+    for (int prec = 15; prec <= 17; prec++) {
         snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
-        if (strtod(tmp, NULL) == d)
+        if (prec == 17 || strtod(tmp, NULL) == d)
             break;
     }
-    snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
     /* tmp is [-]D[.DDD]e[+-]XX: collect the digits and the decimal exponent */
     char digs[24];
     int nd = 0;
