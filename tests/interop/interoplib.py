@@ -168,3 +168,44 @@ def run_xmlrpcc(url, mode, *args, timeout=120):
     return subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, env=env,
                           timeout=timeout * xendtest.SLOW)
+
+
+class FaultAssertions:
+    """assertFault(code, call, *args, contains=(...)): the call raises a Fault with that
+    code whose faultString contains every given piece of text."""
+
+    def assertFault(self, code, call, *args, contains=()):
+        with self.assertRaises(xmlrpc.client.Fault) as cm:
+            call(*args)
+        self.assertEqual(cm.exception.faultCode, code, cm.exception.faultString)
+        for sub in contains:
+            self.assertIn(sub, cm.exception.faultString)
+        return cm.exception
+
+
+class WithValidatorServer:
+    """Mixin: one validator-server per test class, in cls.server, stopped by PID."""
+
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ValidatorServer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+
+class WithXend:
+    """Mixin: one real xend (Unix socket + loopback TCP) per test class, in cls.daemon."""
+
+    daemon = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = xendtest.Daemon(tcp=True).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.stop()

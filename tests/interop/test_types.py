@@ -20,16 +20,7 @@ INT_MAX, INT_MIN = 2**31 - 1, -2**31
 I8_MAX, I8_MIN = 2**63 - 1, -2**63
 
 
-class TypesBase(unittest.TestCase):
-    server = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = interoplib.ValidatorServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
+class TypesBase(interoplib.WithValidatorServer, unittest.TestCase):
 
     def setUp(self):
         self.proxy = self.server.unix_proxy(use_builtin_types=True)

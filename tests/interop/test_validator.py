@@ -20,18 +20,8 @@ ALPHABET = ["a", "b", "Z", "0", " ", "\t", "\n", "<", ">", "&", "'", "\"", "]]>"
             "\u00e9", "\u65e5", "\u20ac", "\U0001f600", "\U0001d11e"]
 
 
-class ValidatorSuite:
+class ValidatorSuite(interoplib.WithValidatorServer, interoplib.FaultAssertions):
     """Mixin: subclasses set up self.proxy (Unix or TCP)."""
-
-    server = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = interoplib.ValidatorServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
 
     def setUp(self):
         self.rng = random.Random(20240229)
@@ -41,14 +31,6 @@ class ValidatorSuite:
 
     def stooges(self):
         return {k: self.rng.randint(-100000, 100000) for k in ("moe", "larry", "curly")}
-
-    def assertFault(self, code, call, *args, contains=()):
-        with self.assertRaises(xmlrpc.client.Fault) as cm:
-            call(*args)
-        self.assertEqual(cm.exception.faultCode, code, cm.exception.faultString)
-        for sub in contains:
-            self.assertIn(sub, cm.exception.faultString)
-        return cm.exception
 
     def test_array_of_structs(self):
         v = self.proxy.validator1

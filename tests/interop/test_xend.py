@@ -17,26 +17,8 @@ TYPES = {"int", "i8", "boolean", "string", "double", "dateTime.iso8601", "base64
          "array", "nil"}
 
 
-class XendSuite:
+class XendSuite(interoplib.WithXend, interoplib.FaultAssertions):
     """Mixin: subclasses set self.proxy() and self.target (Unix path or TCP port)."""
-
-    daemon = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.daemon = xendtest.Daemon(tcp=True).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.daemon.stop()
-
-    def assertFault(self, code, call, *args, contains=()):
-        with self.assertRaises(xmlrpc.client.Fault) as cm:
-            call(*args)
-        self.assertEqual(cm.exception.faultCode, code, cm.exception.faultString)
-        for sub in contains:
-            self.assertIn(sub, cm.exception.faultString)
-        return cm.exception
 
     def test_daemon_version(self):
         v = self.proxy().daemon.version()

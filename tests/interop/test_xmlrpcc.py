@@ -23,16 +23,7 @@ class XmlrpccBase(unittest.TestCase):
         return int(m.group(1)), out
 
 
-class XmlrpccAgainstValidator(XmlrpccBase):
-    server = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = interoplib.ValidatorServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
+class XmlrpccAgainstValidator(interoplib.WithValidatorServer, XmlrpccBase):
 
     def test_validator_suite(self):
         n, out = self.run_mode(self.server.url, "validator")
@@ -66,16 +57,7 @@ class XmlrpccAgainstValidator(XmlrpccBase):
         self.assertIn("FAIL - daemon.version: unexpected fault -32601", proc.stdout)
 
 
-class XmlrpccAgainstXend(XmlrpccBase):
-    daemon = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.daemon = xendtest.Daemon(tcp=True).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.daemon.stop()
+class XmlrpccAgainstXend(interoplib.WithXend, XmlrpccBase):
 
     @property
     def url(self):
