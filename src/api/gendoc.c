@@ -13,11 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *access_desc(xmlrpc_access a)
-{
-    return xmlrpc_access_name(a);
-}
-
 /* "struct string|struct string int" -> "struct name(string)" style lines for markdown */
 static void print_signatures(const char *name, const char *sig)
 {
@@ -56,7 +51,7 @@ static int gen_api_md(xmlrpc_registry *reg)
     printf("| method | access | since |\n|---|---|---|\n");
     for (size_t i = 0; i < n; i++)
         printf("| `%s` | %s | %s%s%s |\n", list[i]->name,
-               access_desc(list[i]->access), list[i]->since,
+               xmlrpc_access_name(list[i]->access), list[i]->since,
                list[i]->deprecated ? ", deprecated " : "",
                list[i]->deprecated ? list[i]->deprecated : "");
     for (size_t i = 0; i < n; i++) {
@@ -65,7 +60,7 @@ static int gen_api_md(xmlrpc_registry *reg)
         printf("```\n");
         print_signatures(m->name, m->signature);
         printf("```\n\n");
-        printf("Access: %s. Since API %s.", access_desc(m->access), m->since);
+        printf("Access: %s. Since API %s.", xmlrpc_access_name(m->access), m->since);
         if (m->deprecated)
             printf(" **Deprecated** since API %s (kept for at least one minor release).",
                    m->deprecated);

@@ -77,7 +77,7 @@ typedef struct {
     char *deferred_msg;       /* reply waits until the body is read (see server_defer) */
     bool rejected;  /* a reply was queued before the body; drop whatever still arrives */
     bool too_big;   /* the body (chunked) outgrew max_body */
-    size_t dropped; /* bytes of such a body read and dropped */
+    size_t dropped; /* bytes of a refused or too-big body read and dropped */
 } server_request;
 
 void server_config_default(server_config *cfg)
@@ -373,30 +373,26 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
         *upload_data_size = 0;
         if (req->rejected)
             return MHD_YES;
-        if (req->deferred_status) {
-            /* refused already: read the body to its end and drop it, within the limit */
-            req->dropped += n;
-            return req->dropped > srv->cfg.limits.max_body ? MHD_NO : MHD_YES;
-        }
-        if (req->too_big || n > srv->cfg.limits.max_body - req->body.len) {
-            /* Only a chunked body gets here (a Content-Length was checked up front).
-             * libmicrohttpd takes no reply in the middle of a body, so the rest is read
-             * and dropped to answer 413 at its end; a body that goes on for more than
-             * another max_body is cut off instead, or the limit would bound nothing. */
-            if (!req->too_big) {
-                req->too_big = true;
-                req->dropped = req->body.len;
-                xbuf_clear(&req->body);
-            }
-            req->dropped += n;
-            if (req->dropped / 2 > srv->cfg.limits.max_body) {
-                log_debug("http: closing a connection whose chunked body goes on past "
-                          "twice the body limit");
-                return MHD_NO;
-            }
+        bool discarding = req->deferred_status || req->too_big;
+        if (!discarding && n <= srv->cfg.limits.max_body - req->body.len) {
+            xbuf_add(&req->body, upload_data, n);
             return MHD_YES;
         }
-        xbuf_add(&req->body, upload_data, n);
+        /* The body of a refused request, or a chunked body that outgrew max_body (a
+         * Content-Length was checked up front). libmicrohttpd takes no reply in the middle
+         * of a body, so the rest is read and dropped and the reply goes out at its end; a
+         * body that goes on past twice max_body is cut off, or the limit would bound
+         * nothing. */
+        if (!discarding) {
+            req->too_big = true;
+            req->dropped = req->body.len;
+            xbuf_clear(&req->body);
+        }
+        req->dropped += n;
+        if (req->dropped / 2 > srv->cfg.limits.max_body) {
+            log_debug("http: closing a connection whose body goes on past twice the limit");
+            return MHD_NO;
+        }
         return MHD_YES;
     }
     if (req->rejected)

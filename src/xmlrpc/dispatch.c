@@ -120,18 +120,30 @@ static const entry *registry_lookup(const xmlrpc_registry *reg, const char *name
 
 int xmlrpc_registry_add(xmlrpc_registry *reg, const xmlrpc_method *methods, size_t n)
 {
+    reg->entries = xgrow(reg->entries, &reg->cap, reg->n + n, sizeof(*reg->entries));
+    size_t old_n = reg->n;
     for (size_t i = 0; i < n; i++) {
-        if (registry_lookup(reg, methods[i].name)) {
-            xend_error_report(XEND_ERR_INTERNAL, "method %s is registered twice",
-                              methods[i].name);
+        entry e = {.method = &methods[i]};
+        if (parse_signature(&methods[i], &e) < 0) {
+            reg->n = old_n;
             return -1;
         }
-        entry e = {.method = &methods[i]};
-        if (parse_signature(&methods[i], &e) < 0)
-            return -1;
-        reg->entries = xgrow(reg->entries, &reg->cap, reg->n + 1, sizeof(*reg->entries));
         reg->entries[reg->n++] = e;
-        qsort(reg->entries, reg->n, sizeof(*reg->entries), entry_cmp);
+    }
+    /* Sort once; a duplicate name then sits next to its twin. */
+    qsort(reg->entries, reg->n, sizeof(*reg->entries), entry_cmp);
+    for (size_t i = 1; i < reg->n; i++) {
+        if (strcmp(reg->entries[i - 1].method->name, reg->entries[i].method->name) == 0) {
+            xend_error_report(XEND_ERR_INTERNAL, "method %s is registered twice",
+                              reg->entries[i].method->name);
+            /* Take this batch out again; what remains is still sorted. */
+            size_t kept = 0;
+            for (size_t j = 0; j < reg->n; j++)
+                if (reg->entries[j].method < methods || reg->entries[j].method >= methods + n)
+                    reg->entries[kept++] = reg->entries[j];
+            reg->n = kept;
+            return -1;
+        }
     }
     free(reg->list);
     reg->list = xmalloc((reg->n ? reg->n : 1) * sizeof(*reg->list));
