@@ -9,17 +9,21 @@
  *   - daemon.version through libcurl (one reused easy handle = one keep-alive connection)
  *     to a real xend, each reply decoded with xmlrpc_decode_response: the real thing, and
  *     its ratio to the floor (target <= 1.5x);
- *   - codec throughput on a 100-struct x 8-field reply (a 100-VM list) and a small call.
+ *   - codec throughput on a 100-struct x 8-field reply (a 100-VM list) and a small call;
+ *   - with thousands of stored domains (bench-domains.c): start-up time and domain.list.
  *
  * The bench starts xend itself in a private temp dir (socket, pid file and log there) and
  * stops it by PID with SIGTERM. usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS]
- * [-m all|curl|codec] [-c CPUS] XEND. -m curl runs only the libcurl -> xend figure and
- * -m codec only the codec figures, which is what one wants under `perf record -g`. -c pins
+ * [-m all|curl|codec|domains] [-c CPUS] XEND. -m curl runs only the libcurl -> xend figure,
+ * -m codec only the codec figures, which is what one wants under `perf record -g`, and
+ * -m domains only the stored-domain figures. -c pins
  * the bench, xend and the fake servers to a CPU list: on a 2-core VM the scheduler otherwise
  * puts xend's worker on the client's core in some runs and on the other core in others, and
  * the cross-core wake-ups make the unpinned figures bimodal (about 2.5x apart).
  */
 #include "config.h"
+
+#include "bench.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "xmlrpc/codec.h"
@@ -43,44 +47,20 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct {
-    size_t calls;      /* measured calls (after warm-up) */
-    size_t warmup;     /* unmeasured calls first */
-    double codec_secs; /* minimum time spent on each codec figure */
-    bool round_trips;  /* the floor and the raw/canned figures */
-    bool real;         /* libcurl -> xend */
-    bool codec;        /* codec figures */
-    const char *cpus;  /* the -c CPU list, or NULL */
-} bench_options;
-
-typedef struct {
-    double calls_per_s;
-    double mean_us;
-    double p50_us;
-    double p99_us;
-    double client_cpu_us; /* CPU time of this process per call (user + system) */
-    double server_cpu_us; /* CPU time of the serving process per call, all its threads */
-} bench_stats;
-
 /* The round-trip figures are measured in this many interleaved rounds. */
 #define BENCH_ROUNDS 10
 
-/* One round trip: returns 0, or -1 after printing why. */
-typedef int (*bench_call_fn)(void *ctx);
+char bench_dir[sizeof(BENCH_DIR_TEMPLATE)] = BENCH_DIR_TEMPLATE;
+pid_t bench_xend_pid = -1;
 
-static char bench_dir[] = "/tmp/xend-bench-XXXXXX";
-static pid_t bench_xend_pid = -1;
-
-static void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static uint64_t bench_now_ns(void)
+uint64_t bench_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void bench_xend_stop(void)
+void bench_xend_stop(void)
 {
     if (bench_xend_pid <= 0)
         return;
@@ -99,7 +79,7 @@ static void bench_xend_stop(void)
     bench_xend_pid = -1;
 }
 
-static void bench_die(const char *fmt, ...)
+void bench_die(const char *fmt, ...)
 {
     va_list ap;
     fputs("xend-bench: ", stderr);
@@ -112,7 +92,7 @@ static void bench_die(const char *fmt, ...)
     exit(1);
 }
 
-static char *bench_path(const char *name)
+char *bench_path(const char *name)
 {
     static char paths[8][sizeof(bench_dir) + 32];
     static unsigned next;
@@ -126,19 +106,6 @@ static int bench_cmp_u64(const void *a, const void *b)
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
-
-/* One figure of the round-trip table: a call function and the latencies measured so far. */
-typedef struct {
-    const char *name;
-    bench_call_fn fn;
-    void *ctx;
-    pid_t server;  /* the process answering, for its CPU time */
-    uint64_t *lat; /* opt->calls entries */
-    size_t n;
-    uint64_t total_ns;
-    uint64_t client_cpu_ns, server_cpu_ns;
-    bench_stats st;
-} bench_series;
 
 /* CPU time (user + system) used so far by this process. */
 static uint64_t bench_self_cpu_ns(void)
@@ -168,8 +135,8 @@ static uint64_t bench_pid_cpu_ns(pid_t pid)
     return (ut + st) * (1000000000u / (uint64_t)sysconf(_SC_CLK_TCK));
 }
 
-static void bench_series_init(bench_series *s, const char *name, bench_call_fn fn, void *ctx,
-                              pid_t server, const bench_options *opt)
+void bench_series_init(bench_series *s, const char *name, bench_call_fn fn, void *ctx, pid_t server,
+                       const bench_options *opt)
 {
     memset(s, 0, sizeof(*s));
     s->name = name;
@@ -220,7 +187,7 @@ static void bench_series_finish(bench_series *s)
 
 /* Measure the figures in interleaved rounds, so that load from elsewhere on the machine
  * (this is a 2-core box shared with builds) hits all of them alike and the ratios hold. */
-static void bench_series_measure(bench_series *series, size_t n, const bench_options *opt)
+void bench_series_measure(bench_series *series, size_t n, const bench_options *opt)
 {
     for (size_t i = 0; i < n; i++)
         bench_series_warm(&series[i], opt->warmup);
@@ -237,7 +204,7 @@ static void bench_series_measure(bench_series *series, size_t n, const bench_opt
 
 /* ---- blocking socket I/O ---------------------------------------------------------------- */
 
-static int bench_write_all(int fd, const char *p, size_t n)
+int bench_write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
@@ -286,8 +253,7 @@ static long bench_http_message_len(const char *buf, size_t len)
     return -1;
 }
 
-/* Read one whole HTTP message from fd into b (reset first). 0, or -1. */
-static int bench_read_http(int fd, xbuf *b)
+int bench_read_http(int fd, xbuf *b)
 {
     xbuf_reset(b);
     for (;;) {
@@ -307,7 +273,7 @@ static int bench_read_http(int fd, xbuf *b)
     }
 }
 
-static int bench_unix_connect(const char *path)
+int bench_unix_connect(const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -334,20 +300,24 @@ static int bench_unix_listen(const char *path)
 
 /* ---- xend ------------------------------------------------------------------------------- */
 
-static void bench_xend_start(const char *xend)
+void bench_xend_write_conf(const char *path, const char *extra)
 {
-    FILE *f = fopen(bench_path("xend.conf"), "w");
+    FILE *f = fopen(path, "w");
     if (!f)
-        bench_die("cannot write %s: %s", bench_path("xend.conf"), strerror(errno));
+        bench_die("cannot write %s: %s", path, strerror(errno));
     fprintf(f, "socket = %s\npid_file = %s\nlog_output = file:%s\nlog_level = warn\n",
             bench_path("xend.sock"), bench_path("xend.pid"), bench_path("xend.log"));
-    fclose(f);
+    if (extra)
+        fputs(extra, f);
+    if (fclose(f) != 0)
+        bench_die("cannot write %s: %s", path, strerror(errno));
+}
 
-    pid_t pid = fork();
-    if (pid < 0)
-        bench_die("fork: %s", strerror(errno));
+pid_t bench_xend_spawn(const char *xend, const char *conf, const char *root)
+{
+    pid_t pid = bench_fork_or_die();
     if (pid == 0) {
-        int out = open(bench_path("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int out = open(bench_path("stderr"), O_WRONLY | O_CREAT | O_APPEND, 0600);
         int in = open("/dev/null", O_RDONLY);
         if (out >= 0) {
             dup2(out, 1);
@@ -355,26 +325,41 @@ static void bench_xend_start(const char *xend)
         }
         if (in >= 0)
             dup2(in, 0);
-        execl(xend, xend, "--config", bench_path("xend.conf"), (char *)NULL);
+        if (root)
+            execl(xend, xend, "--root", root, "--config", conf, (char *)NULL);
+        else
+            execl(xend, xend, "--config", conf, (char *)NULL);
         fprintf(stderr, "exec %s: %s\n", xend, strerror(errno));
         _exit(127);
     }
     bench_xend_pid = pid;
-    for (int i = 0; i < 1000; i++) {
+    return pid;
+}
+
+int bench_xend_connect_wait(unsigned poll_us, unsigned timeout_s)
+{
+    uint64_t deadline = bench_now_ns() + (uint64_t)timeout_s * 1000000000u;
+    for (;;) {
         int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
+        if (waitpid(bench_xend_pid, &status, WNOHANG) == bench_xend_pid) {
             bench_xend_pid = -1;
-            bench_die("xend exited during start-up (status 0x%x); see %s", (unsigned)status,
-                      bench_path("stderr"));
+            bench_die("xend exited during start-up (status 0x%x); see %s and %s", (unsigned)status,
+                      bench_path("stderr"), bench_path("xend.log"));
         }
         int fd = bench_unix_connect(bench_path("xend.sock"));
-        if (fd >= 0) {
-            close(fd);
-            return;
-        }
-        usleep(10000);
+        if (fd >= 0)
+            return fd;
+        if (bench_now_ns() > deadline)
+            bench_die("xend did not listen on %s within %u s", bench_path("xend.sock"), timeout_s);
+        usleep(poll_us);
     }
-    bench_die("xend did not listen on %s within 10 s", bench_path("xend.sock"));
+}
+
+static void bench_xend_start(const char *xend)
+{
+    bench_xend_write_conf(bench_path("xend.conf"), NULL);
+    bench_xend_spawn(xend, bench_path("xend.conf"), NULL);
+    close(bench_xend_connect_wait(10000, 10));
 }
 
 static void bench_dir_remove(void)
@@ -387,19 +372,6 @@ static void bench_dir_remove(void)
 }
 
 /* ---- libcurl client --------------------------------------------------------------------- */
-
-typedef struct {
-    CURL *curl;
-    struct curl_slist *headers;
-    xbuf reply;
-    xmlrpc_decoder *dec;
-    long connects;
-    bool decode;
-    /* Capture of one exchange, filled while capture is set. */
-    bool capture;
-    xbuf sent;
-    size_t received;
-} bench_curl;
 
 static size_t bench_curl_write(char *p, size_t size, size_t n, void *ctx)
 {
@@ -421,8 +393,8 @@ static int bench_curl_debug(CURL *h, curl_infotype type, char *p, size_t n, void
     return 0;
 }
 
-static void bench_curl_init(bench_curl *bc, const char *socket_path, const char *body, size_t len,
-                            bool decode)
+void bench_curl_init(bench_curl *bc, const char *socket_path, const char *body, size_t len,
+                     bool decode)
 {
     memset(bc, 0, sizeof(*bc));
     bc->curl = curl_easy_init();
@@ -432,6 +404,7 @@ static void bench_curl_init(bench_curl *bc, const char *socket_path, const char 
     bc->headers = curl_slist_append(bc->headers, "Expect:");
     bc->dec = xmlrpc_decoder_new(NULL);
     bc->decode = decode;
+    bc->expect = XMLRPC_STRUCT;
     CURL *c = bc->curl;
     curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
     curl_easy_setopt(c, CURLOPT_URL, "http://localhost/RPC2");
@@ -447,13 +420,12 @@ static void bench_curl_init(bench_curl *bc, const char *socket_path, const char 
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 }
 
-/* The debug callback costs a little per call: only keep it for the capture. */
-static void bench_curl_quiet(bench_curl *bc)
+void bench_curl_quiet(bench_curl *bc)
 {
     curl_easy_setopt(bc->curl, CURLOPT_VERBOSE, 0L);
 }
 
-static void bench_curl_free(bench_curl *bc)
+void bench_curl_free(bench_curl *bc)
 {
     curl_easy_cleanup(bc->curl);
     curl_slist_free_all(bc->headers);
@@ -462,7 +434,7 @@ static void bench_curl_free(bench_curl *bc)
     xbuf_clear(&bc->sent);
 }
 
-static int bench_curl_call(void *ctx)
+int bench_curl_call(void *ctx)
 {
     bench_curl *bc = ctx;
     long code = 0, conns = 0;
@@ -486,26 +458,19 @@ static int bench_curl_call(void *ctx)
         fprintf(stderr, "xend-bench: bad reply: %s\n", xend_error_last()->message);
         return -1;
     }
-    int ret = resp.is_fault || resp.result->type != XMLRPC_STRUCT ? -1 : 0;
-    if (ret < 0)
-        fprintf(stderr, "xend-bench: daemon.version did not return a struct\n");
+    int ret = resp.is_fault || resp.result->type != bc->expect ? -1 : 0;
+    if (ret < 0 && resp.is_fault)
+        fprintf(stderr, "xend-bench: fault %d: %s\n", resp.fault_code, resp.fault_string);
+    else if (ret < 0)
+        fprintf(stderr, "xend-bench: the result is a %s, not a %s\n",
+                xmlrpc_type_name(resp.result->type), xmlrpc_type_name(bc->expect));
     xmlrpc_response_clear(&resp);
     return ret;
 }
 
 /* ---- raw clients and servers ------------------------------------------------------------ */
 
-typedef struct {
-    int fd;
-    const char *req;
-    size_t req_len;
-    char *resp; /* floor: buffer of resp_len bytes */
-    size_t resp_len;
-    xbuf reply; /* raw HTTP client: the last reply */
-} bench_raw;
-
-/* The floor's client side: the request bytes out, exactly resp_len bytes back. */
-static int bench_floor_call(void *ctx)
+int bench_floor_call(void *ctx)
 {
     bench_raw *r = ctx;
     if (bench_write_all(r->fd, r->req, r->req_len) < 0 ||
@@ -524,8 +489,7 @@ static void bench_floor_serve(int fd, size_t req_len, const char *resp, size_t r
     _exit(0);
 }
 
-/* A raw HTTP client: fixed request bytes, the reply read by Content-Length, no XML work. */
-static int bench_raw_http_call(void *ctx)
+int bench_raw_http_call(void *ctx)
 {
     bench_raw *r = ctx;
     if (bench_write_all(r->fd, r->req, r->req_len) < 0 || bench_read_http(r->fd, &r->reply) < 0)
@@ -562,7 +526,7 @@ static void bench_canned_serve(int lfd, const char *resp, size_t resp_len)
     }
 }
 
-static pid_t bench_fork_or_die(void)
+pid_t bench_fork_or_die(void)
 {
     fflush(NULL);
     pid_t pid = fork();
@@ -571,10 +535,38 @@ static pid_t bench_fork_or_die(void)
     return pid;
 }
 
-static void bench_child_stop(pid_t pid)
+void bench_child_stop(pid_t pid)
 {
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
+}
+
+pid_t bench_floor_start(bench_raw *fl, const char *req, size_t req_len, const char *resp,
+                        size_t resp_len)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        bench_die("socketpair: %s", strerror(errno));
+    pid_t pid = bench_fork_or_die();
+    if (pid == 0) {
+        close(sv[0]);
+        bench_floor_serve(sv[1], req_len, resp, resp_len);
+    }
+    close(sv[1]);
+    *fl = (bench_raw){.fd = sv[0], .req = req, .req_len = req_len, .resp_len = resp_len};
+    fl->resp = malloc(resp_len);
+    if (!fl->resp)
+        bench_die("out of memory");
+    return pid;
+}
+
+void bench_floor_stop(bench_raw *fl, pid_t pid)
+{
+    close(fl->fd);
+    fl->fd = -1;
+    free(fl->resp);
+    fl->resp = NULL;
+    bench_child_stop(pid);
 }
 
 /* ---- codec ------------------------------------------------------------------------------ */
@@ -805,19 +797,7 @@ static void bench_round_trips(const bench_options *opt, const char *xend)
     bench_curl cc;
     if (opt->round_trips) {
         /* a. The floor: the same bytes between two processes, no HTTP, no XML. */
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-            bench_die("socketpair: %s", strerror(errno));
-        floor_pid = bench_fork_or_die();
-        if (floor_pid == 0) {
-            close(sv[0]);
-            bench_floor_serve(sv[1], raw.req_len, resp, resp_len);
-        }
-        close(sv[1]);
-        fl = (bench_raw){.fd = sv[0], .req = raw.req, .req_len = raw.req_len, .resp_len = resp_len};
-        fl.resp = malloc(resp_len);
-        if (!fl.resp)
-            bench_die("out of memory");
+        floor_pid = bench_floor_start(&fl, raw.req, raw.req_len, resp, resp_len);
         bench_series_init(&series[nseries++], "floor: raw ping-pong, same byte counts",
                           bench_floor_call, &fl, floor_pid, opt);
 
@@ -849,9 +829,7 @@ static void bench_round_trips(const bench_options *opt, const char *xend)
            bc.connects);
 
     if (opt->round_trips) {
-        close(fl.fd);
-        free(fl.resp);
-        bench_child_stop(floor_pid);
+        bench_floor_stop(&fl, floor_pid);
         bench_curl_free(&cc);
         bench_child_stop(canned_pid);
     }
@@ -865,16 +843,16 @@ static void bench_round_trips(const bench_options *opt, const char *xend)
 
 static void bench_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS] [-m MODE] [-c CPUS] XEND\n"
-            "  XEND        the xend binary to start (e.g. build/src/daemon/xend)\n"
-            "  -n CALLS    measured round trips per figure (default 20000)\n"
-            "  -w WARMUP   unmeasured round trips first (default 2000)\n"
-            "  -t SECONDS  minimum time per codec figure (default 1)\n"
-            "  -m MODE     all (default), curl (only libcurl -> xend) or codec (only the codec\n"
-            "              figures): the last two are for profiling with perf record\n"
-            "  -c CPUS     pin everything to these CPUs, e.g. 0 or 0-1 or 0,2 (default: not\n"
-            "              pinned; pinned figures are steadier from run to run)\n");
+    fprintf(out, "usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS] [-m MODE] [-c CPUS] XEND\n"
+                 "  XEND        the xend binary to start (e.g. build/src/daemon/xend)\n"
+                 "  -n CALLS    measured round trips per figure (default 20000)\n"
+                 "  -w WARMUP   unmeasured round trips first (default 2000)\n"
+                 "  -t SECONDS  minimum time per codec figure (default 1)\n"
+                 "  -m MODE     all (default), curl (only libcurl -> xend), codec (only the codec\n"
+                 "              figures: these two are for profiling with perf record) or domains\n"
+                 "              (only start-up and domain.list with 1,000 and 10,000 domains)\n"
+                 "  -c CPUS     pin everything to these CPUs, e.g. 0 or 0-1 or 0,2 (default: not\n"
+                 "              pinned; pinned figures are steadier from run to run)\n");
 }
 
 /* Pin this process (and so xend and the fake servers it starts) to a CPU list. */
@@ -918,7 +896,7 @@ static size_t bench_parse_count(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
-    bench_options opt = {20000, 2000, 1.0, true, true, true, NULL};
+    bench_options opt = {20000, 2000, 1.0, true, true, true, true, NULL};
     int ch;
     while ((ch = getopt(argc, argv, "n:w:t:m:c:h")) != -1) {
         switch (ch) {
@@ -937,8 +915,9 @@ int main(int argc, char **argv)
             opt.round_trips = strcmp(optarg, "all") == 0;
             opt.real = opt.round_trips || strcmp(optarg, "curl") == 0;
             opt.codec = opt.round_trips || strcmp(optarg, "codec") == 0;
-            if (!opt.real && !opt.codec)
-                bench_die("bad mode '%s' (all, curl or codec)", optarg);
+            opt.domains = opt.round_trips || strcmp(optarg, "domains") == 0;
+            if (!opt.real && !opt.codec && !opt.domains)
+                bench_die("bad mode '%s' (all, curl, codec or domains)", optarg);
             break;
         case 'c':
             opt.cpus = optarg;
@@ -967,6 +946,8 @@ int main(int argc, char **argv)
         bench_round_trips(&opt, xend);
     if (opt.codec)
         bench_codec_figures(&opt);
+    if (opt.domains)
+        bench_domains_figures(&opt, xend);
 
     bench_xend_stop();
     bench_dir_remove();

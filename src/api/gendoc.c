@@ -69,6 +69,24 @@ static int gen_api_md(xmlrpc_registry *reg)
     return 0;
 }
 
+/* One row of the CIM table; a symbol that is not in the error table is a build failure. */
+static int gen_cim_row(const char *cim, const char *sym, const char *note,
+                       const xend_error_info *t, size_t n)
+{
+    if (!sym[0]) {
+        printf("| %s | — | %s |\n", cim, note);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(t[i].name, sym) == 0) {
+            printf("| %s | %d `%s` | %s |\n", cim, t[i].code, sym, note);
+            return 0;
+        }
+    }
+    fprintf(stderr, "xend-gendoc: cim_errors.def: %s maps to unknown error %s\n", cim, sym);
+    return -1;
+}
+
 static int gen_errors_md(void)
 {
     size_t n;
@@ -83,6 +101,16 @@ static int gen_errors_md(void)
     printf("| code | name | meaning |\n|---|---|---|\n");
     for (size_t i = 0; i < n; i++)
         printf("| %d | `%s` | %s |\n", t[i].code, t[i].name, t[i].doc);
+
+    printf("\n## The CIM providers' error list\n\n"
+           "Generated from `src/api/cim_errors.def`. Each error the CIM consumers know maps to "
+           "the fault a client gets, or says why it does not apply.\n\n");
+    printf("| CIM error | xend fault | note |\n|---|---|---|\n");
+#define XEND_CIM(cim, sym, note)                                                           \
+    if (gen_cim_row(#cim, sym, note, t, n) < 0)                                            \
+        return -1;
+#include "cim_errors.def"
+#undef XEND_CIM
     return 0;
 }
 

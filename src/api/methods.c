@@ -2,7 +2,7 @@
  * The compiled method table and the handlers of the daemon-level methods. Handlers of
  * later object groups (domains, node, events) live in their own files next to this one.
  */
-#include "api.h"
+#include "api_priv.h"
 
 #include "config.h"
 #include "util/alloc.h"
@@ -11,12 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XEND_METHOD(cname, wire, sig, acc, since, help)                                    \
-    static xmlrpc_value *api_##cname(xmlrpc_caller *caller, const xmlrpc_value *params,   \
-                                     void *data);
-#include "methods.def"
-#undef XEND_METHOD
-
 static const xmlrpc_method api_methods[] = {
 #define XEND_METHOD(cname, wire, sig, acc, since, help)                                    \
     {wire, sig, XMLRPC_ACCESS_##acc, since, NULL, help, api_##cname, NULL},
@@ -24,8 +18,8 @@ static const xmlrpc_method api_methods[] = {
 #undef XEND_METHOD
 };
 
-/* No hypervisor driver is compiled in yet; the test and qemu drivers add their names. */
-static const char *const driver_names[] = {NULL};
+/* The drivers built into this daemon (the qemu driver adds its name). */
+static const char *const driver_names[] = {"test", NULL};
 
 const char *const *api_driver_names(void)
 {
@@ -43,7 +37,7 @@ xmlrpc_registry *api_registry_new(void)
     return reg;
 }
 
-static xmlrpc_value *api_daemon_version(xmlrpc_caller *caller, const xmlrpc_value *params,
+xmlrpc_value *api_daemon_version(xmlrpc_caller *caller, const xmlrpc_value *params,
                                         void *data)
 {
     (void)caller;

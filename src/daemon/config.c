@@ -36,7 +36,8 @@ static const config_range config_ranges[] = {
     {"max_elements", 16, 100000000},  {"max_string", 256, CFG_MAX_SIZE},
     {"max_header", 1024, 1u << 20},   {"max_connections", 1, 65536},
     {"idle_timeout", 1, 86400},       {"workers", 1, 256},
-    {"tcp_port", 0, 65535},
+    {"tcp_port", 0, 65535},           {"job_wait_ms", 0, 600000},
+    {"event_ring", 16, 1000000},      {"job_workers", 1, 256},
 };
 
 static void config_set_string(char **slot, const char *value)
@@ -61,7 +62,52 @@ void daemon_config_init(daemon_config *cfg)
     cfg->pid_file = xstrdup(XEND_RUNSTATEDIR "/xend/xend.pid");
     cfg->log_output = xstrdup("stderr");
     cfg->log_level = XEND_LOG_INFO;
+    cfg->config_dir = xstrdup(XEND_SYSCONFDIR "/xend/domains");
+    cfg->save_dir = xstrdup(XEND_LOCALSTATEDIR "/lib/xend/save");
+    cfg->run_dir = xstrdup(XEND_RUNSTATEDIR "/xend");
+    cfg->driver = xstrdup("test");
+    cfg->host_config = xstrdup("");
+    cfg->job_wait_ms = 30000;
+    cfg->event_ring = 4096;
+    cfg->autostart = true;
     config_sync(cfg);
+}
+
+int daemon_config_apply_root(daemon_config *cfg, const char *root)
+{
+    if (root[0] != '/') {
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "--root: '%s' is not an absolute path", root);
+        return -1;
+    }
+    struct {
+        unsigned bit;
+        char **slot;
+        const char *rel;
+    } paths[] = {
+        {DAEMON_PATH_SOCKET, &cfg->socket, "run/xend/xend.sock"},
+        {DAEMON_PATH_PID, &cfg->pid_file, "run/xend/xend.pid"},
+        {DAEMON_PATH_CONFIG_DIR, &cfg->config_dir, "etc/xend/domains"},
+        {DAEMON_PATH_SAVE_DIR, &cfg->save_dir, "var/lib/xend/save"},
+        {DAEMON_PATH_RUN_DIR, &cfg->run_dir, "run/xend"},
+    };
+    size_t rl = strlen(root);
+    while (rl > 1 && root[rl - 1] == '/')
+        rl--;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        if (cfg->explicit_paths & paths[i].bit)
+            continue;
+        free(*paths[i].slot);
+        *paths[i].slot = xasprintf("%.*s/%s", (int)rl, root, paths[i].rel);
+    }
+    if (strlen(cfg->socket) > sizeof(((struct sockaddr_un *)0)->sun_path) - 1) {
+        xend_error_report(XEND_ERR_CONFIG_INVALID,
+                          "--root: the socket path '%s' is longer than a Unix socket address "
+                          "allows; use a shorter root or set 'socket'",
+                          cfg->socket);
+        return -1;
+    }
+    config_sync(cfg);
+    return 0;
 }
 
 void daemon_config_clear(daemon_config *cfg)
@@ -71,6 +117,11 @@ void daemon_config_clear(daemon_config *cfg)
     free(cfg->tcp_address);
     free(cfg->pid_file);
     free(cfg->log_output);
+    free(cfg->config_dir);
+    free(cfg->save_dir);
+    free(cfg->run_dir);
+    free(cfg->driver);
+    free(cfg->host_config);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -186,6 +237,7 @@ int daemon_config_set(daemon_config *cfg, const char *key, const char *value, co
         if (config_abs_path(key, value, where, sizeof(((struct sockaddr_un *)0)->sun_path) - 1) < 0)
             return -1;
         config_set_string(&cfg->socket, value);
+        cfg->explicit_paths |= DAEMON_PATH_SOCKET;
     } else if (strcmp(key, "socket_mode") == 0) {
         if (!config_parse_number(value, 8, &n) || n > 0777) {
             xend_error_report(XEND_ERR_CONFIG_INVALID,
@@ -219,6 +271,7 @@ int daemon_config_set(daemon_config *cfg, const char *key, const char *value, co
         if (value[0] && config_abs_path(key, value, where, 0) < 0)
             return -1;
         config_set_string(&cfg->pid_file, value);
+        cfg->explicit_paths |= DAEMON_PATH_PID;
     } else if (strcmp(key, "log_level") == 0) {
         int level = xend_log_level_parse(value);
         if (level < 0) {
@@ -267,10 +320,51 @@ int daemon_config_set(daemon_config *cfg, const char *key, const char *value, co
         if (config_number(key, value, where, &n) < 0)
             return -1;
         s->idle_timeout = (unsigned)n;
+    } else if (strcmp(key, "job_workers") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        s->job_workers = (unsigned)n;
     } else if (strcmp(key, "workers") == 0) {
         if (config_number(key, value, where, &n) < 0)
             return -1;
         s->workers = (unsigned)n;
+    } else if (strcmp(key, "config_dir") == 0 || strcmp(key, "save_dir") == 0 ||
+               strcmp(key, "run_dir") == 0) {
+        if (config_abs_path(key, value, where, 0) < 0)
+            return -1;
+        bool is_cfg = key[0] == 'c', is_save = key[0] == 's';
+        config_set_string(is_cfg ? &cfg->config_dir : is_save ? &cfg->save_dir : &cfg->run_dir,
+                          value);
+        cfg->explicit_paths |= is_cfg    ? DAEMON_PATH_CONFIG_DIR
+                               : is_save ? DAEMON_PATH_SAVE_DIR
+                                         : DAEMON_PATH_RUN_DIR;
+    } else if (strcmp(key, "driver") == 0) {
+        if (strcmp(value, "test") != 0) {
+            xend_error_report(XEND_ERR_CONFIG_INVALID,
+                              "%s: driver: unknown driver '%s' (this build has: test)", where,
+                              value);
+            return -1;
+        }
+        config_set_string(&cfg->driver, value);
+    } else if (strcmp(key, "host_config") == 0) {
+        if (value[0] && config_abs_path(key, value, where, 0) < 0)
+            return -1;
+        config_set_string(&cfg->host_config, value);
+    } else if (strcmp(key, "job_wait_ms") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        cfg->job_wait_ms = (unsigned)n;
+    } else if (strcmp(key, "event_ring") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        cfg->event_ring = (unsigned)n;
+    } else if (strcmp(key, "autostart") == 0) {
+        if (config_bool(key, value, where, &cfg->autostart) < 0)
+            return -1;
+    } else if (strcmp(key, "debug") == 0) {
+        if (config_bool(key, value, where, &cfg->debug) < 0)
+            return -1;
+        s->debug = cfg->debug;
     } else {
         xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: unknown key '%s'", where, key);
         return -1;

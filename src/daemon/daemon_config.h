@@ -22,7 +22,32 @@ typedef struct {
     char *pid_file;   /* absolute path, or "" for no pid file */
     char *log_output; /* "stderr", "syslog" or "file:/absolute/path" */
     xend_log_level log_level;
+
+    /* Domains: where they are stored and which driver runs them. */
+    char *config_dir;  /* domain XML files */
+    char *save_dir;    /* managed-save images */
+    char *run_dir;     /* status files of running domains */
+    char *driver;      /* "test" */
+    char *host_config; /* the driver's host description ("" = built-in defaults) */
+    unsigned job_wait_ms;
+    unsigned event_ring;
+    bool autostart;
+    bool debug;
+    unsigned explicit_paths; /* DAEMON_PATH_* bits set by the file or the command line */
 } daemon_config;
+
+enum {
+    DAEMON_PATH_SOCKET = 1,
+    DAEMON_PATH_PID = 2,
+    DAEMON_PATH_CONFIG_DIR = 4,
+    DAEMON_PATH_SAVE_DIR = 8,
+    DAEMON_PATH_RUN_DIR = 16,
+};
+
+/* --root DIR: every state path that was not set explicitly moves under DIR, keeping the
+ * system layout (DIR/etc/xend/domains, DIR/var/lib/xend/save, DIR/run/xend/...). DIR must
+ * be absolute. Returns 0 or -1 with CONFIG_INVALID reported. */
+int daemon_config_apply_root(daemon_config *cfg, const char *root);
 
 /* Fill cfg with the built-in defaults. Free with daemon_config_clear. */
 void daemon_config_init(daemon_config *cfg);

@@ -8,10 +8,13 @@
 #include "config.h"
 
 #include "api/api.h"
+#include "api/driver.h"
+#include "api/event.h"
 #include "daemon_config.h"
 #include "daemon/server.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -42,6 +45,8 @@ static void main_usage(FILE *out)
                  "  -f, --config FILE      read FILE (default " MAIN_DEFAULT_CONFIG ")\n"
                  "  -s, --socket PATH      listen on the Unix socket PATH (overrides 'socket')\n"
                  "  -p, --pid-file PATH    write the pid to PATH (overrides 'pid_file')\n"
+                 "  -r, --root DIR         keep every state path not set explicitly under DIR\n"
+                 "                         (DIR/etc/xend/domains, DIR/run/xend, ...)\n"
                  "  -d, --daemon           detach and run in the background\n"
                  "      --log-level LEVEL  error, warn, info or debug (overrides 'log_level')\n"
                  "      --check-config     check the configuration, print the result and exit\n"
@@ -279,7 +284,7 @@ static void pidfile_remove(const char *path)
 }
 
 /* The run directory (/run/xend) is usually on a tmpfs that starts empty: create the
- * socket's and the pid file's parent directory (one level) when it is missing. */
+ * socket's and the pid file's parent directories when they are missing. */
 static int main_make_parent(const char *path)
 {
     char *dir = xstrdup(path);
@@ -287,13 +292,41 @@ static int main_make_parent(const char *path)
     int ret = 0;
     if (slash && slash != dir) {
         *slash = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-            xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot create directory %s", dir);
-            ret = -1;
-        }
+        ret = xend_dir_create(dir, 0755);
     }
     free(dir);
     return ret;
+}
+
+static const hv_driver *main_driver(const char *name)
+{
+    (void)name; /* the config check admits only the drivers built in */
+    return &hv_test_driver;
+}
+
+/* The domain context: store, driver, the configs and running domains on disk. */
+static api_ctx *main_api_start(const daemon_config *cfg)
+{
+    api_ctx_config acfg;
+    api_ctx_config_init(&acfg);
+    acfg.driver = main_driver(cfg->driver);
+    acfg.host_config = cfg->host_config[0] ? cfg->host_config : NULL;
+    acfg.config_dir = cfg->config_dir;
+    acfg.save_dir = cfg->save_dir;
+    acfg.run_dir = cfg->run_dir;
+    acfg.job_wait_ms = (int)cfg->job_wait_ms;
+    acfg.event_ring_size = cfg->event_ring;
+    acfg.debug = cfg->debug;
+    acfg.autostart = cfg->autostart;
+    api_ctx *ctx = api_ctx_new(&acfg);
+    if (ctx && api_ctx_start(ctx) < 0) {
+        api_ctx_free(ctx);
+        return NULL;
+    }
+    if (ctx)
+        log_info("%zu domains known (driver %s; configs in %s)", api_ctx_domain_count(ctx),
+                 cfg->driver, cfg->config_dir);
+    return ctx;
 }
 
 /* ---- main ------------------------------------------------------------------------- */
@@ -304,6 +337,7 @@ typedef struct {
     const char *socket;
     const char *pid_file;
     const char *log_level;
+    const char *root;
     bool detach;
     bool check_config;
 } main_options;
@@ -316,6 +350,7 @@ static void main_parse_args(int argc, char **argv, main_options *o)
         {"config", required_argument, NULL, 'f'},
         {"socket", required_argument, NULL, 's'},
         {"pid-file", required_argument, NULL, 'p'},
+        {"root", required_argument, NULL, 'r'},
         {"daemon", no_argument, NULL, 'd'},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
@@ -327,7 +362,7 @@ static void main_parse_args(int argc, char **argv, main_options *o)
     o->config_path = MAIN_DEFAULT_CONFIG;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":f:s:p:dVh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:s:p:r:dVh", longopts, NULL)) != -1) {
         switch (c) {
         case 'f':
             o->config_path = optarg;
@@ -338,6 +373,9 @@ static void main_parse_args(int argc, char **argv, main_options *o)
             break;
         case 'p':
             o->pid_file = optarg;
+            break;
+        case 'r':
+            o->root = optarg;
             break;
         case 'd':
             o->detach = true;
@@ -387,6 +425,8 @@ static int main_load_config(const main_options *o, daemon_config *cfg, bool *fil
     if (o->pid_file && daemon_config_set(cfg, "pid_file", o->pid_file, "--pid-file") < 0)
         return -1;
     if (o->log_level && daemon_config_set(cfg, "log_level", o->log_level, "--log-level") < 0)
+        return -1;
+    if (o->root && daemon_config_apply_root(cfg, o->root) < 0)
         return -1;
     return 0;
 }
@@ -473,8 +513,16 @@ int main(int argc, char **argv)
             pidfile_remove(cfg.pid_file);
         main_die_last();
     }
-    server *srv = server_start(&cfg.server, reg, NULL);
+    api_ctx *ctx = main_api_start(&cfg);
+    if (!ctx) {
+        xmlrpc_registry_free(reg);
+        if (cfg.pid_file[0])
+            pidfile_remove(cfg.pid_file);
+        main_die_last();
+    }
+    server *srv = server_start(&cfg.server, reg, ctx);
     if (!srv) {
+        api_ctx_free(ctx);
         xmlrpc_registry_free(reg);
         if (cfg.pid_file[0])
             pidfile_remove(cfg.pid_file);
@@ -487,11 +535,14 @@ int main(int argc, char **argv)
     else
         log_info("xend %s (API %s) started, pid %d, listening on %s", XEND_VERSION,
                  XEND_API_VERSION, (int)getpid(), cfg.socket);
+    event_ring_set_listener(api_ctx_events(ctx), server_wake, srv);
     main_daemon_ready();
 
     int rc = main_wait_signals(&sigs) < 0 ? 1 : 0;
 
+    event_ring_set_listener(api_ctx_events(ctx), NULL, NULL);
     server_stop(srv);
+    api_ctx_free(ctx);
     xmlrpc_registry_free(reg);
     if (cfg.pid_file[0])
         pidfile_remove(cfg.pid_file);

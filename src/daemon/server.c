@@ -63,6 +63,26 @@ struct server {
     pthread_key_t decoder_key; /* one xmlrpc_decoder per worker thread */
     bool decoder_key_made;
     atomic_uint connections; /* open connections over all listeners */
+
+    /* Parked long-poll requests (see server_park): a list under park_lock, woken by
+     * server_wake (an event was posted), their deadline, or server_stop. */
+    pthread_mutex_t park_lock;
+    pthread_cond_t park_cond;
+    struct server_request *parked;
+    uint64_t park_gen;   /* bumped by server_wake */
+    bool park_stop;
+    bool park_thread_started;
+    pthread_t park_thread;
+
+    /* The job pool: calls that may block (every method that is not a plain read) run
+     * here, off the MHD threads, with their connection suspended, so a slow save never
+     * delays other connections' requests. */
+    pthread_mutex_t job_lock;
+    pthread_cond_t job_cond;
+    struct server_request *job_head, *job_tail;
+    bool job_stop;
+    pthread_t *job_threads;
+    unsigned njob_threads;
 };
 
 /* Per connection (MHD's socket context): the caller identity, read once. */
@@ -71,14 +91,33 @@ typedef struct {
 } server_conn;
 
 /* Per request (MHD's con_cls). */
-typedef struct {
+typedef struct server_request {
     xbuf body;
+    struct MHD_Connection *conn;
+    int64_t first_ms;      /* first dispatch, for long-poll deadlines; 0 before */
+    int64_t wake_ms;       /* parked: resume at the latest then */
+    uint64_t park_gen;     /* parked: srv->park_gen when parked */
+    bool parked;
+    struct server_request *next_parked;
+    /* Run by the job pool (see server_job_main): the reply waits in out until the
+     * connection is resumed and MHD calls server_access again. */
+    struct server_request *next_job;
+    xmlrpc_caller caller;
+    bool done;
+    xbuf out;
     unsigned deferred_status; /* refused for what it asks, not how it is framed: the */
     char *deferred_msg;       /* reply waits until the body is read (see server_defer) */
     bool rejected;  /* a reply was queued before the body; drop whatever still arrives */
     bool too_big;   /* the body (chunked) outgrew max_body */
     size_t dropped; /* bytes of a refused or too-big body read and dropped */
 } server_request;
+
+static int64_t server_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 void server_config_default(server_config *cfg)
 {
@@ -94,6 +133,7 @@ void server_config_default(server_config *cfg)
     cfg->max_connections = 256;
     cfg->idle_timeout = 60;
     cfg->workers = 4;
+    cfg->job_workers = 8;
 }
 
 /* ---- replies ---------------------------------------------------------------------- */
@@ -308,35 +348,90 @@ static enum MHD_Result server_check_request(server *srv, struct MHD_Connection *
     return MHD_YES;
 }
 
+/* ---- long polling ------------------------------------------------------------------ */
+
+/* Park a request whose handler deferred: suspend its connection (no thread waits on it)
+ * until server_wake, its deadline or server_stop; MHD then calls server_access again and
+ * the request is dispatched afresh with the same first_ms. */
+static void server_park(server *srv, struct MHD_Connection *c, server_request *req, int64_t wake,
+                        bool suspend)
+{
+    pthread_mutex_lock(&srv->park_lock);
+    req->conn = c;
+    req->wake_ms = wake;
+    req->park_gen = srv->park_gen;
+    req->parked = true;
+    req->next_parked = srv->parked;
+    srv->parked = req;
+    if (suspend)
+        MHD_suspend_connection(c);
+    pthread_cond_signal(&srv->park_cond);
+    pthread_mutex_unlock(&srv->park_lock);
+}
+
+static void server_unpark_locked(server *srv, server_request *req)
+{
+    for (server_request **p = &srv->parked; *p; p = &(*p)->next_parked) {
+        if (*p == req) {
+            *p = req->next_parked;
+            break;
+        }
+    }
+    req->parked = false;
+    req->next_parked = NULL;
+}
+
+static void *server_park_main(void *arg)
+{
+    server *srv = arg;
+    pthread_mutex_lock(&srv->park_lock);
+    while (!srv->park_stop) {
+        int64_t now = server_now_ms(), next = now + 1000;
+        server_request **p = &srv->parked;
+        while (*p) {
+            server_request *req = *p;
+            if (req->wake_ms <= now || req->park_gen != srv->park_gen) {
+                *p = req->next_parked;
+                req->parked = false;
+                req->next_parked = NULL;
+                MHD_resume_connection(req->conn);
+                continue;
+            }
+            if (req->wake_ms < next)
+                next = req->wake_ms;
+            p = &req->next_parked;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t wait = next - now;
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->park_cond, &srv->park_lock, &ts);
+    }
+    pthread_mutex_unlock(&srv->park_lock);
+    return NULL;
+}
+
+void server_wake(void *srv_)
+{
+    server *srv = srv_;
+    pthread_mutex_lock(&srv->park_lock);
+    srv->park_gen++;
+    pthread_cond_signal(&srv->park_cond);
+    pthread_mutex_unlock(&srv->park_lock);
+}
+
 /* ---- the XML-RPC call ------------------------------------------------------------- */
 
-static enum MHD_Result server_reply_rpc(server *srv, struct MHD_Connection *c, server_request *req)
+/* Queue the reply held in out (a complete <methodResponse>). */
+static enum MHD_Result server_queue_rpc(struct MHD_Connection *c, xbuf *out)
 {
-    xmlrpc_caller caller = {.max_access = XMLRPC_ACCESS_ADMIN, .transport = "?"};
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    if (ci && ci->socket_context)
-        caller = ((server_conn *)ci->socket_context)->caller;
-    caller.app = srv->app;
-
-    xmlrpc_decoder *dec = server_decoder(srv);
-    if (!dec)
-        return server_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, true,
-                                  "cannot create an XML decoder");
-    xbuf out = XBUF_INIT;
-    int fault = xmlrpc_registry_handle(srv->reg, dec, &caller, req->body.data ? req->body.data : "",
-                                       req->body.len, &out);
-    if (caller.have_cred)
-        log_debug("%s uid=%u pid=%d: request of %zu bytes -> %s %d", caller.transport,
-                  (unsigned)caller.uid, (int)caller.pid, req->body.len, fault ? "fault" : "result",
-                  fault);
-    else
-        log_debug("%s: request of %zu bytes -> %s %d", caller.transport, req->body.len,
-                  fault ? "fault" : "result", fault);
-    xbuf_clear(&req->body); /* the body can be large: do not keep it until the reply is sent */
-
     size_t len;
-    char *xml = xbuf_steal(&out, &len);
+    char *xml = xbuf_steal(out, &len);
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, xml, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(xml);
@@ -346,6 +441,131 @@ static enum MHD_Result server_reply_rpc(server *srv, struct MHD_Connection *c, s
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+/* Dispatch the body (in whichever thread) with req->caller; the reply goes to req->out.
+ * Returns true if the handler deferred (nothing in out). */
+static bool server_run_rpc(server *srv, server_request *req)
+{
+    xmlrpc_caller *caller = &req->caller;
+    pthread_mutex_lock(&srv->park_lock);
+    caller->can_defer = !srv->park_stop;
+    pthread_mutex_unlock(&srv->park_lock);
+    xmlrpc_decoder *dec = server_decoder(srv);
+    if (!dec) {
+        xbuf_reset(&req->out);
+        xmlrpc_encode_fault(&req->out, XEND_ERR_INTERNAL, "cannot create an XML decoder");
+        return false;
+    }
+    int fault = xmlrpc_registry_handle(srv->reg, dec, caller,
+                                       req->body.data ? req->body.data : "", req->body.len,
+                                       &req->out);
+    if (caller->deferred)
+        return true;
+    if (caller->have_cred)
+        log_debug("%s uid=%u pid=%d: request of %zu bytes -> %s %d", caller->transport,
+                  (unsigned)caller->uid, (int)caller->pid, req->body.len,
+                  fault ? "fault" : "result", fault);
+    else
+        log_debug("%s: request of %zu bytes -> %s %d", caller->transport, req->body.len,
+                  fault ? "fault" : "result", fault);
+    xbuf_clear(&req->body); /* the body can be large: do not keep it until the reply is sent */
+    return false;
+}
+
+/* Whether a request may run on the MHD thread: a method of the read class (they only take
+ * object locks briefly and never wait for a job). Found by a cheap scan for the method
+ * name; the real dispatch decodes properly, so a wrong guess only costs a thread hop. */
+static bool server_rpc_inline(server *srv, const server_request *req)
+{
+    const char *body = req->body.data;
+    if (!body)
+        return true;
+    const char *p = memmem(body, req->body.len, "<methodName>", 12);
+    if (!p)
+        return true;
+    p += 12;
+    const char *end = memchr(p, '<', req->body.len - (size_t)(p - body));
+    while (end && p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    while (end && end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
+                              end[-1] == '\n'))
+        end--;
+    char name[128];
+    if (!end || (size_t)(end - p) >= sizeof(name))
+        return true;
+    memcpy(name, p, (size_t)(end - p));
+    name[end - p] = '\0';
+    const xmlrpc_method *m = xmlrpc_registry_find(srv->reg, name);
+    return !m || (m->access == XMLRPC_ACCESS_READ && strcmp(name, "system.multicall") != 0);
+}
+
+static void *server_job_main(void *arg)
+{
+    server *srv = arg;
+    pthread_mutex_lock(&srv->job_lock);
+    for (;;) {
+        while (!srv->job_head && !srv->job_stop)
+            pthread_cond_wait(&srv->job_cond, &srv->job_lock);
+        server_request *req = srv->job_head;
+        if (!req)
+            break; /* stopping, and the queue is empty */
+        srv->job_head = req->next_job;
+        if (!srv->job_head)
+            srv->job_tail = NULL;
+        req->next_job = NULL;
+        pthread_mutex_unlock(&srv->job_lock);
+        if (server_run_rpc(srv, req)) {
+            server_park(srv, req->conn, req, req->caller.wake_ms, false);
+        } else {
+            req->done = true;
+            MHD_resume_connection(req->conn);
+        }
+        pthread_mutex_lock(&srv->job_lock);
+    }
+    pthread_mutex_unlock(&srv->job_lock);
+    return NULL;
+}
+
+static enum MHD_Result server_reply_rpc(server *srv, struct MHD_Connection *c, server_request *req)
+{
+    if (req->done) {
+        req->done = false;
+        return server_queue_rpc(c, &req->out);
+    }
+    xmlrpc_caller caller = {.max_access = XMLRPC_ACCESS_ADMIN, .transport = "?"};
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci && ci->socket_context)
+        caller = ((server_conn *)ci->socket_context)->caller;
+    caller.app = srv->app;
+    caller.trace_ok = srv->cfg.debug && caller.have_cred && caller.uid == 0;
+    if (!req->first_ms)
+        req->first_ms = server_now_ms();
+    caller.first_ms = req->first_ms;
+    req->caller = caller;
+    req->conn = c;
+
+    pthread_mutex_lock(&srv->job_lock);
+    bool pool = !srv->job_stop && !server_rpc_inline(srv, req);
+    pthread_mutex_unlock(&srv->job_lock);
+    if (pool) {
+        MHD_suspend_connection(c);
+        pthread_mutex_lock(&srv->job_lock);
+        if (srv->job_tail)
+            srv->job_tail->next_job = req;
+        else
+            srv->job_head = req;
+        srv->job_tail = req;
+        pthread_cond_signal(&srv->job_cond);
+        pthread_mutex_unlock(&srv->job_lock);
+        return MHD_YES;
+    }
+    if (server_run_rpc(srv, req)) {
+        server_park(srv, c, req, req->caller.wake_ms, true);
+        return MHD_YES;
+    }
+    return server_queue_rpc(c, &req->out);
 }
 
 /* The MHD access handler: called once with the head (upload_data_size 0, *con_cls NULL),
@@ -410,10 +630,16 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls
                              enum MHD_RequestTerminationCode toe)
 {
     server_request *req = *con_cls;
-    (void)cls;
+    server_listener *l = cls;
     (void)c;
     (void)toe;
+    if (req && req->parked) {
+        pthread_mutex_lock(&l->srv->park_lock);
+        server_unpark_locked(l->srv, req);
+        pthread_mutex_unlock(&l->srv->park_lock);
+    }
     if (req) {
+        xbuf_clear(&req->out);
         xbuf_clear(&req->body);
         free(req->deferred_msg);
         free(req);
@@ -715,7 +941,7 @@ static int server_config_check(const server_config *cfg)
         xend_error_report(XEND_ERR_CONFIG_INVALID, "no listener configured");
         return -1;
     }
-    if (cfg->workers < 1 || cfg->max_connections < 1 || cfg->idle_timeout < 1 ||
+    if (cfg->workers < 1 || cfg->job_workers < 1 || cfg->max_connections < 1 || cfg->idle_timeout < 1 ||
         cfg->max_header < 256 || cfg->limits.max_body < 1) {
         xend_error_report(XEND_ERR_CONFIG_INVALID,
                           "server limits must be positive (workers, max_connections, "
@@ -736,6 +962,14 @@ server *server_start(const server_config *cfg, xmlrpc_registry *reg, void *app)
     srv->unix_l = (server_listener){srv, NULL, -1, "unix"};
     srv->tcp_l = (server_listener){srv, NULL, -1, "tcp"};
     atomic_init(&srv->connections, 0);
+    pthread_mutex_init(&srv->park_lock, NULL);
+    pthread_mutex_init(&srv->job_lock, NULL);
+    pthread_cond_init(&srv->job_cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->park_cond, &ca);
+    pthread_condattr_destroy(&ca);
     srv->tcp_address = xstrdup(cfg->tcp_address ? cfg->tcp_address : "127.0.0.1");
     srv->cfg.tcp_address = srv->tcp_address;
     if (cfg->socket_path) {
@@ -757,6 +991,19 @@ server *server_start(const server_config *cfg, xmlrpc_registry *reg, void *app)
         goto fail;
     if (cfg->tcp_listen && server_listener_start(srv, &srv->tcp_l) < 0)
         goto fail;
+    if (pthread_create(&srv->park_thread, NULL, server_park_main, srv) != 0) {
+        xend_error_report(XEND_ERR_SYSTEM, "cannot start the long-poll thread");
+        goto fail;
+    }
+    srv->park_thread_started = true;
+    srv->job_threads = xcalloc(cfg->job_workers, sizeof(*srv->job_threads));
+    for (unsigned i = 0; i < cfg->job_workers; i++) {
+        if (pthread_create(&srv->job_threads[i], NULL, server_job_main, srv) != 0) {
+            xend_error_report(XEND_ERR_SYSTEM, "cannot start a job worker thread");
+            goto fail;
+        }
+        srv->njob_threads++;
+    }
     return srv;
 fail:
     server_stop(srv);
@@ -800,6 +1047,32 @@ void server_stop(server *srv)
 {
     if (!srv)
         return;
+    /* Refuse to park from now on, let the job pool finish what is queued (each job
+     * resumes its connection), answer every parked request, then stop MHD. */
+    pthread_mutex_lock(&srv->park_lock);
+    srv->park_stop = true;
+    pthread_mutex_unlock(&srv->park_lock);
+    pthread_mutex_lock(&srv->job_lock);
+    srv->job_stop = true;
+    pthread_cond_broadcast(&srv->job_cond);
+    pthread_mutex_unlock(&srv->job_lock);
+    for (unsigned i = 0; i < srv->njob_threads; i++)
+        pthread_join(srv->job_threads[i], NULL);
+    free(srv->job_threads);
+    if (srv->park_thread_started) {
+        pthread_mutex_lock(&srv->park_lock);
+        srv->park_stop = true;
+        while (srv->parked) {
+            server_request *req = srv->parked;
+            server_unpark_locked(srv, req);
+            MHD_resume_connection(req->conn);
+        }
+        pthread_cond_signal(&srv->park_cond);
+        pthread_mutex_unlock(&srv->park_lock);
+        pthread_join(srv->park_thread, NULL);
+        /* Give the workers a moment to send those answers before the sockets close. */
+        usleep(50 * 1000);
+    }
     /* Remove the name first so new clients fail fast instead of queueing on a closing
      * socket; only our own file, never one a successor has bound since. */
     if (srv->socket_bound) {
@@ -817,6 +1090,10 @@ void server_stop(server *srv)
     }
     if (srv->decoder_key_made)
         pthread_key_delete(srv->decoder_key);
+    pthread_mutex_destroy(&srv->park_lock);
+    pthread_cond_destroy(&srv->park_cond);
+    pthread_mutex_destroy(&srv->job_lock);
+    pthread_cond_destroy(&srv->job_cond);
     free(srv->socket_path);
     free(srv->tcp_address);
     free(srv);

@@ -24,7 +24,11 @@ typedef struct {
     size_t max_header;        /* bytes of request line + headers (default 16 KiB) */
     unsigned max_connections; /* over all listeners (default 256) */
     unsigned idle_timeout;    /* seconds a connection may sit idle (default 60) */
-    unsigned workers;         /* server threads (default 4) */
+    unsigned workers;         /* I/O threads per listener, which also run read-only calls
+                                 (default 4) */
+    unsigned job_workers;     /* threads running calls that may block (default 8) */
+    bool debug;               /* internal-error faults carry the server's backtrace to
+                                 root callers on the Unix socket */
 } server_config;
 
 void server_config_default(server_config *cfg);
@@ -44,6 +48,9 @@ int server_add_connection(server *srv, int fd, bool is_unix);
  * may bind: loopback only until TLS and authentication exist. Returns 0, or -1 with
  * CONFIG_INVALID reported. */
 int server_tcp_address_check(const char *address);
+/* Resume every parked long-poll request (an event was posted). Takes the server as void *
+ * so it can be an event-ring listener directly. Thread-safe. */
+void server_wake(void *srv);
 /* Stop listening, close connections, remove the socket file, free. Accepts NULL. */
 void server_stop(server *srv);
 

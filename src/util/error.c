@@ -6,6 +6,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <execinfo.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const xend_error_info error_table[] = {
@@ -16,10 +18,35 @@ static const xend_error_info error_table[] = {
 
 static __thread xend_error last_error;
 
+/* The call stack of an internal error, as function+offset names (no file access, no
+ * allocation that could fail differently): shown to privileged local callers in debug
+ * mode only, never otherwise. */
+static void error_trace(void)
+{
+    void *frames[24];
+    int n = backtrace(frames, 24);
+    char **names = backtrace_symbols(frames, n);
+    size_t len = 0;
+    last_error.trace[0] = '\0';
+    for (int i = 2; names && i < n && len + 2 < sizeof(last_error.trace); i++) {
+        int w = snprintf(last_error.trace + len, sizeof(last_error.trace) - len, "%s%s",
+                         len ? "\n" : "", names[i]);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    if (len >= sizeof(last_error.trace))
+        last_error.trace[sizeof(last_error.trace) - 1] = '\0';
+    free(names);
+}
+
 static void error_vset(int code, int errnum, const char *fmt, va_list ap)
 {
     last_error.code = code;
     last_error.message[0] = '\0';
+    last_error.trace[0] = '\0';
+    if (code == XEND_ERR_INTERNAL)
+        error_trace();
     if (fmt && *fmt) {
         vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
     } else {

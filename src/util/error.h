@@ -18,6 +18,7 @@ typedef enum {
 typedef struct {
     int code;         /* 0 when no error has been reported */
     char message[1024];
+    char trace[2048]; /* INTERNAL errors: the reporting call stack, else "" */
 } xend_error;
 
 /* One row of the error table, for docs and clients. Static storage; never freed. */

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,76 @@ void xend_log_set_level(xend_log_level level)
     log_level = level;
 }
 
+/* The recent log, kept in memory for node.log whatever the output is: a ring of bytes
+ * holding whole lines ("YYYY-mm-dd HH:MM:SS level: message\n"). */
+#define LOG_RING_SIZE (256u * 1024u)
+static char log_ring[LOG_RING_SIZE];
+static size_t log_ring_head; /* next write position */
+static bool log_ring_full;
+
+static void log_ring_put(const char *s, size_t n)
+{
+    while (n) {
+        size_t chunk = LOG_RING_SIZE - log_ring_head;
+        if (chunk > n)
+            chunk = n;
+        memcpy(log_ring + log_ring_head, s, chunk);
+        log_ring_head = (log_ring_head + chunk) % LOG_RING_SIZE;
+        if (log_ring_head == 0)
+            log_ring_full = true;
+        s += chunk;
+        n -= chunk;
+    }
+}
+
+static void log_ring_add(xend_log_level level, const char *msg)
+{
+    struct timespec ts;
+    struct tm tm;
+    char head[64];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(head, sizeof(head), "%Y-%m-%d %H:%M:%S ", &tm);
+    log_ring_put(head, n);
+    log_ring_put(level_names[level], strlen(level_names[level]));
+    log_ring_put(": ", 2);
+    log_ring_put(msg, strnlen(msg, 2048));
+    log_ring_put("\n", 1);
+}
+
+char *xend_log_tail(unsigned lines)
+{
+    pthread_mutex_lock(&log_lock);
+    size_t len = log_ring_full ? LOG_RING_SIZE : log_ring_head;
+    size_t start = log_ring_full ? log_ring_head : 0;
+    char *all = malloc(len + 1);
+    if (!all) {
+        pthread_mutex_unlock(&log_lock);
+        abort();
+    }
+    for (size_t i = 0; i < len; i++)
+        all[i] = log_ring[(start + i) % LOG_RING_SIZE];
+    all[len] = '\0';
+    pthread_mutex_unlock(&log_lock);
+    /* Drop a partial first line left by the wrap, then keep the last `lines` lines. */
+    char *p = all;
+    if (log_ring_full) {
+        char *nl = strchr(p, '\n');
+        p = nl ? nl + 1 : p + len;
+    }
+    char *end = all + len, *q = end;
+    unsigned seen = 0;
+    while (q > p) {
+        if (q[-1] == '\n' && q != end && ++seen == lines)
+            break;
+        q--;
+    }
+    if (lines == 0)
+        q = p;
+    memmove(all, q, (size_t)(end - q) + 1);
+    return all;
+}
+
 void xend_log(xend_log_level level, const char *fmt, ...)
 {
     if (level > log_level)
@@ -127,6 +198,7 @@ void xend_log(xend_log_level level, const char *fmt, ...)
     va_end(ap);
 
     pthread_mutex_lock(&log_lock);
+    log_ring_add(level, msg);
     if (log_out == OUT_SYSLOG) {
         static const int prio[XEND_LOG_LAST] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
         syslog(prio[level], "%s", msg);

@@ -25,6 +25,11 @@ int xend_log_reopen(void);
 void xend_log_close(void);
 void xend_log_set_level(xend_log_level level);
 
+/* The last `lines` lines of the log (0 = all kept, at most 256 KiB), whatever the output;
+ * only lines that passed the level filter are kept.
+ * Caller frees. */
+char *xend_log_tail(unsigned lines);
+
 void xend_log(xend_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) xend_log(XEND_LOG_ERROR, __VA_ARGS__)

@@ -227,6 +227,8 @@ static int check_params(const entry *e, const xmlrpc_value *params)
     return -1;
 }
 
+xmlrpc_value xmlrpc_deferred_value = {.type = XMLRPC_NIL};
+
 xmlrpc_value *xmlrpc_registry_call(xmlrpc_registry *reg, xmlrpc_caller *caller,
                                    const char *method, const xmlrpc_value *params)
 {
@@ -345,8 +347,12 @@ static xmlrpc_value *sys_multicall(xmlrpc_caller *caller, const xmlrpc_value *pa
                               "system.multicall: call %zu: 'params' must be an array", i + 1);
         } else {
             xmlrpc_value *empty = args ? NULL : xmlrpc_array();
+            /* A call inside a multicall never parks: it answers with what it has now. */
+            bool could_defer = caller->can_defer;
+            caller->can_defer = false;
             xmlrpc_value *v = xmlrpc_registry_call(reg, caller, name->u.s.ptr,
                                                    args ? args : empty);
+            caller->can_defer = could_defer;
             xmlrpc_value_free(empty);
             if (v) {
                 r = xmlrpc_array();
@@ -444,8 +450,20 @@ int xmlrpc_registry_handle(xmlrpc_registry *reg, xmlrpc_decoder *dec, xmlrpc_cal
     xmlrpc_value *params = NULL, *result = NULL;
     xbuf_reset(out);
     xend_error_reset();
+    caller->deferred = false;
     if (xmlrpc_decode_call(dec, body, len, &method, &params) == 0) {
         result = xmlrpc_registry_call(reg, caller, method, params);
+        if (result == XMLRPC_DEFERRED && caller->can_defer) {
+            xmlrpc_value_free(params);
+            free(method);
+            caller->deferred = true;
+            return 0;
+        }
+        if (result == XMLRPC_DEFERRED) {
+            result = NULL;
+            xend_error_report(XEND_ERR_INTERNAL, "%s deferred on a transport that cannot wait",
+                              method);
+        }
         if (result && xmlrpc_encode_response(out, result) < 0) {
             xmlrpc_value_free(result);
             result = NULL;
@@ -456,7 +474,13 @@ int xmlrpc_registry_handle(xmlrpc_registry *reg, xmlrpc_decoder *dec, xmlrpc_cal
     if (!result) {
         const xend_error *err = xend_error_last();
         code = err->code ? err->code : XEND_ERR_INTERNAL;
-        xmlrpc_encode_fault(out, code, err->code ? err->message : "internal error");
+        if (code == XEND_ERR_INTERNAL && caller->trace_ok && err->trace[0]) {
+            char *msg = xasprintf("%s\nserver trace:\n%s", err->message, err->trace);
+            xmlrpc_encode_fault(out, code, msg);
+            free(msg);
+        } else {
+            xmlrpc_encode_fault(out, code, err->code ? err->message : "internal error");
+        }
     }
     xmlrpc_value_free(result);
     xmlrpc_value_free(params);

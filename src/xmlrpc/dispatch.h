@@ -11,6 +11,7 @@
 #include "value.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef enum {
@@ -31,7 +32,23 @@ typedef struct {
     xmlrpc_access max_access; /* highest access class this caller may use */
     const char *transport;    /* "unix", "tcp", ... for logs */
     void *app;                /* the application's context (the daemon) */
+    /* Long polling: a transport that can park a request sets can_defer and first_ms (the
+     * CLOCK_MONOTONIC milliseconds of the request's first dispatch). A handler that has
+     * nothing to return yet may then return XMLRPC_DEFERRED after setting wake_ms (when
+     * to retry at the latest); the transport parks the request without holding a thread
+     * and dispatches it again when woken or at wake_ms. */
+    bool trace_ok;     /* may see server backtraces of internal errors (debug mode,
+                          privileged local caller) */
+    bool can_defer;
+    bool deferred;     /* out: set by xmlrpc_registry_handle when the handler deferred */
+    int64_t first_ms;
+    int64_t wake_ms;
 } xmlrpc_caller;
+
+/* The "not yet" result of a deferring handler (never freed, never encoded). */
+extern xmlrpc_value xmlrpc_deferred_value;
+#define XMLRPC_DEFERRED (&xmlrpc_deferred_value)
+
 
 /* A method handler. params is the ARRAY of arguments, already checked against one of the
  * method's signatures. Returns a new value owned by the caller, or NULL with an error
@@ -73,7 +90,8 @@ xmlrpc_value *xmlrpc_registry_call(xmlrpc_registry *reg, xmlrpc_caller *caller,
 
 /* The whole pipeline for one request body: decode, dispatch, encode. Always leaves a
  * complete <methodResponse> (result or fault) in out (which is reset first). Returns the
- * fault code written, or 0 for a successful result. */
+ * fault code written, or 0 for a successful result. When the handler deferred (only
+ * possible with caller->can_defer) it returns 0 with caller->deferred set and out empty. */
 int xmlrpc_registry_handle(xmlrpc_registry *reg, xmlrpc_decoder *dec, xmlrpc_caller *caller,
                            const char *body, size_t len, xbuf *out);
 

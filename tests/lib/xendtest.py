@@ -40,23 +40,27 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 class UnixTransport(xmlrpc.client.Transport):
     """xmlrpc.client transport over a Unix socket; keeps one keep-alive connection."""
 
-    def __init__(self, path, **kw):
+    def __init__(self, path, timeout=30, **kw):
         super().__init__(**kw)
         self.unix_path = path
+        self.timeout = timeout
 
     def make_connection(self, host):
         if self._connection and host == self._connection[0]:
             return self._connection[1]
-        self._connection = host, UnixHTTPConnection(self.unix_path)
+        self._connection = host, UnixHTTPConnection(self.unix_path, timeout=self.timeout)
         return self._connection[1]
 
 
-def unix_proxy(path, **kw):
+def unix_proxy(path, timeout=30, **kw):
+    """A ServerProxy over the Unix socket at path. timeout (seconds, scaled by SLOW) bounds
+    every socket operation of a call: a reply that does not come in time raises
+    socket.timeout (an OSError) instead of hanging the test."""
     # ServerProxy hands use_builtin_types/use_datetime only to a transport it creates
     # itself, so pass them to ours.
     decode = {k: kw[k] for k in ("use_builtin_types", "use_datetime") if k in kw}
     return xmlrpc.client.ServerProxy("http://localhost/RPC2",
-                                     transport=UnixTransport(path, **decode),
+                                     transport=UnixTransport(path, timeout=timeout, **decode),
                                      allow_none=True, **kw)
 
 
@@ -85,7 +89,8 @@ class Daemon:
     """A real xend running in its own temporary directory.
 
     Daemon(config={...}, args=[...]) writes xend.conf with the given keys on top of
-    test defaults (socket, pid_file, log_output=file:..., all under the temp dir)."""
+    test defaults (socket, pid_file, log_output=file:..., the domain store's config_dir,
+    save_dir and run_dir, all under the temp dir, so nothing outside it is touched)."""
 
     def __init__(self, config=None, args=None, tcp=False):
         self.dir = tempfile.mkdtemp(prefix="xend-test-")
@@ -94,8 +99,13 @@ class Daemon:
         self.log = os.path.join(self.dir, "xend.log")
         self.conf_path = os.path.join(self.dir, "xend.conf")
         self.tcp_port = free_tcp_port() if tcp else None
+        self.config_dir = os.path.join(self.dir, "domains")
+        self.save_dir = os.path.join(self.dir, "save")
+        self.run_dir = os.path.join(self.dir, "run")
         cfg = {"socket": self.socket, "pid_file": self.pid_file,
-               "log_output": "file:" + self.log, "log_level": "debug"}
+               "log_output": "file:" + self.log, "log_level": "debug",
+               "config_dir": self.config_dir, "save_dir": self.save_dir,
+               "run_dir": self.run_dir}
         if tcp:
             cfg.update({"tcp_listen": "yes", "tcp_address": "127.0.0.1",
                         "tcp_port": str(self.tcp_port)})
@@ -171,6 +181,15 @@ class Daemon:
             raise AssertionError(f"xend exited with {rc}, expected {expect_rc}: " +
                                  self.output())
         return rc
+
+    def kill(self):
+        """SIGKILL by PID (a crash): nothing is cleaned up by the daemon."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        self.stderr.close()
 
     def __enter__(self):
         return self.start()
@@ -320,6 +339,124 @@ def wait_for(predicate, timeout=10, interval=0.02):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+# ---- helpers for the domain API tests ----
+
+def domain_xml(name, memory=65536, current_memory=None, vcpus=1, current_vcpus=None,
+               uuid=None, disks=(), nics=(), on_poweroff=None, on_reboot=None,
+               on_crash=None, devices_extra="", extra="", virt_type="test"):
+    """Domain XML (the libvirt subset) for tests. memory in KiB. disks: source paths, or
+    dicts {source, target, readonly, shareable, device}; targets default to vda, vdb...
+    nics: MAC strings (user networking), or dicts {mac, type, source, model}."""
+    from xml.sax.saxutils import quoteattr, escape
+    lines = [f"<domain type={quoteattr(virt_type)}>", f"  <name>{escape(name)}</name>"]
+    if uuid:
+        lines.append(f"  <uuid>{uuid}</uuid>")
+    lines.append(f"  <memory unit='KiB'>{memory}</memory>")
+    if current_memory is not None:
+        lines.append(f"  <currentMemory unit='KiB'>{current_memory}</currentMemory>")
+    cur = f" current='{current_vcpus}'" if current_vcpus is not None else ""
+    lines.append(f"  <vcpu placement='static'{cur}>{vcpus}</vcpu>")
+    lines.append("  <os>\n    <type>hvm</type>\n  </os>")
+    for tag, v in (("on_poweroff", on_poweroff), ("on_reboot", on_reboot),
+                   ("on_crash", on_crash)):
+        if v is not None:
+            lines.append(f"  <{tag}>{v}</{tag}>")
+    if extra:
+        lines.append(extra)
+    lines.append("  <devices>")
+    for i, d in enumerate(disks):
+        lines.append(disk_xml(d, "vd" + chr(ord("a") + i), indent="    "))
+    for n in nics:
+        lines.append(nic_xml(n, indent="    "))
+    if devices_extra:
+        lines.append(devices_extra)
+    lines.append("  </devices>")
+    lines.append("</domain>")
+    return "\n".join(lines) + "\n"
+
+
+def disk_xml(d, target=None, indent=""):
+    """One <disk>: d is a source path or a dict {source, target, readonly, shareable,
+    device}."""
+    from xml.sax.saxutils import quoteattr
+    if isinstance(d, str):
+        d = {"source": d}
+    target = d.get("target", target)
+    out = [f"{indent}<disk type='file' device={quoteattr(d.get('device', 'disk'))}>",
+           f"{indent}  <driver name='qemu' type='raw'/>"]
+    if d.get("source") is not None:
+        out.append(f"{indent}  <source file={quoteattr(d['source'])}/>")
+    out.append(f"{indent}  <target dev={quoteattr(target)} bus='virtio'/>")
+    if d.get("readonly"):
+        out.append(f"{indent}  <readonly/>")
+    if d.get("shareable"):
+        out.append(f"{indent}  <shareable/>")
+    out.append(f"{indent}</disk>")
+    return "\n".join(out)
+
+
+def nic_xml(n, indent=""):
+    """One <interface>: n is a MAC string (user networking) or a dict {mac, type, source,
+    model}."""
+    from xml.sax.saxutils import quoteattr
+    if isinstance(n, str):
+        n = {"mac": n}
+    t = n.get("type", "user")
+    out = [f"{indent}<interface type={quoteattr(t)}>"]
+    if n.get("mac"):
+        out.append(f"{indent}  <mac address={quoteattr(n['mac'])}/>")
+    if t == "bridge":
+        out.append(f"{indent}  <source bridge={quoteattr(n['source'])}/>")
+    elif t == "network":
+        out.append(f"{indent}  <source network={quoteattr(n['source'])}/>")
+    if n.get("model"):
+        out.append(f"{indent}  <model type={quoteattr(n['model'])}/>")
+    out.append(f"{indent}</interface>")
+    return "\n".join(out)
+
+
+def make_disk(directory, name, size=1 << 20):
+    """A sparse disk image file of size bytes in directory; returns its absolute path."""
+    path = os.path.join(directory, name)
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return os.path.abspath(path)
+
+
+def write_host_config(directory, **keys):
+    """A host description for the simulated host (daemon key host_config), e.g.
+    write_host_config(d, save_ms_per_gib=60000, memory_mib=4096). Returns its path."""
+    path = os.path.join(directory, "host.conf")
+    with open(path, "w") as f:
+        for k, v in keys.items():
+            f.write(f"{k} = {v}\n")
+    return os.path.abspath(path)
+
+
+def fault_of(fn, *args):
+    """Call fn(*args); return the xmlrpc.client.Fault it raised, or None if it returned."""
+    try:
+        fn(*args)
+    except xmlrpc.client.Fault as f:
+        return f
+    return None
+
+
+class FaultAssertions:
+    """Mixin for unittest.TestCase: assertFault(code, fn, *args, contains=...)."""
+
+    def assertFault(self, code, fn, *args, contains=()):
+        with self.assertRaises(xmlrpc.client.Fault) as cm:
+            fn(*args)
+        f = cm.exception
+        self.assertEqual(f.faultCode, code, f.faultString)
+        self.assertIsInstance(f.faultString, str)
+        self.assertTrue(f.faultString)
+        for c in ([contains] if isinstance(contains, str) else contains):
+            self.assertIn(c, f.faultString)
+        return f
 
 
 def pid_running(pid):

@@ -1,0 +1,105 @@
+/*
+ * Internals shared by the api/ sources: the context structure and helpers the method
+ * handlers use (argument access, result rows, the common prologue that finds a domain and
+ * takes its job). Not installed, not used outside src/api.
+ */
+#ifndef XEND_API_API_PRIV_H
+#define XEND_API_API_PRIV_H
+
+#include "api/api.h"
+#include "api/domain.h"
+#include "api/driver.h"
+#include "api/event.h"
+#include "store/domain_store.h"
+#include "util/hash.h"
+#include "xmlrpc/value.h"
+
+#include <pthread.h>
+
+struct api_ctx {
+    const hv_driver *driver;
+    void *driver_priv;
+    domain_store *store;
+    event_ring *events;
+    char *host_config;
+    int job_wait_ms;
+    bool debug;
+    bool autostart;
+
+    /* The list (list_lock). objs is sorted by name so listing needs no sort; host is
+     * Domain-0, kept apart and listed first. */
+    pthread_mutex_t list_lock;
+    domain_obj **objs;
+    size_t nobjs, cap;
+    domain_obj *host;
+    xhash *by_name, *by_uuid, *by_id;
+    int next_id;
+};
+
+/* Every handler of the method table (methods.def): api_<c_name>. */
+#define XEND_METHOD(cname, wire, sig, acc, since, help)                                    \
+    xmlrpc_value *api_##cname(xmlrpc_caller *caller, const xmlrpc_value *params, void *data);
+#include "methods.def"
+#undef XEND_METHOD
+
+/* The api_ctx of a call (caller->app). */
+static inline api_ctx *api_ctx_of(xmlrpc_caller *caller)
+{
+    return (api_ctx *)caller->app;
+}
+
+/* Parameter access; the registry already checked types against the signature. */
+const char *api_arg_string(const xmlrpc_value *params, size_t i);
+int64_t api_arg_int(const xmlrpc_value *params, size_t i, int64_t dflt);
+bool api_arg_bool(const xmlrpc_value *params, size_t i, bool dflt);
+const xmlrpc_value *api_arg(const xmlrpc_value *params, size_t i); /* NULL if absent */
+
+/* The summary row of a domain, as domain.list returns it (object lock held). */
+xmlrpc_value *api_domain_row(api_ctx *ctx, domain_obj *dom);
+
+/* Create the Domain-0 object from the driver's node info. */
+int api_domain_host_init(api_ctx *ctx);
+
+/* Refuse an operation on Domain-0 with OPERATION_INVALID (object lock held). -1 if host. */
+int api_domain_refuse_host(domain_obj *dom, const char *what);
+
+/* Persist a persistent domain's config (next_def while active, else def). */
+int api_domain_save_config(api_ctx *ctx, domain_obj *dom);
+/* The persistent definition (next_def while active, else def); borrowed. */
+domain_def *api_domain_persistent_def(domain_obj *dom);
+
+/* Validation that needs the host and the other domains: vcpus and memory within host
+ * limits, disks in use by other running domains, disk paths accessible. self may be NULL.
+ * Called without any object lock held. */
+int api_domain_check_host(api_ctx *ctx, const domain_def *def, domain_obj *self);
+
+/* Start an inactive domain through the driver (object lock + job held): disk access and
+ * claims, managed-save image (resumed unless force_boot, which discards it), live/persistent
+ * definitions, status file. 0 / -1. */
+int api_domain_start_locked(api_ctx *ctx, domain_obj *dom, bool paused, bool force_boot);
+
+/* Start from a save image with its definition live (taken). 0 / -1. */
+int api_domain_restore_locked(api_ctx *ctx, domain_obj *dom, const char *path, domain_def *live,
+                              bool paused);
+
+/* The prologue of a state-changing handler: find dom, lock it, take its job (NULL with the
+ * error reported); and its epilogue: the row (want_row) or true when rc is 0, else NULL;
+ * ends the job, unlocks and drops the reference. */
+domain_obj *api_dom_begin(xmlrpc_caller *caller, const char *name, const char *job);
+xmlrpc_value *api_dom_end(api_ctx *ctx, domain_obj *dom, int rc, bool want_row);
+
+/* Handler helpers shared by api_domain*.c and the compatibility namespace. */
+int api_require_active(domain_obj *dom, const char *what);
+int api_require_driver(api_ctx *ctx, const void *slot, const char *what);
+xmlrpc_value *api_domain_lookup_row(api_ctx *ctx, domain_obj *dom);
+/* Define (or redefine) from a parsed def (taken); returns the row with warnings. */
+xmlrpc_value *api_domain_define_def(api_ctx *ctx, domain_def *def, const domain_warnings *w);
+xmlrpc_value *api_domain_shutdown_mode(xmlrpc_caller *caller, const char *name,
+                                       hv_shutdown_mode mode);
+
+/* Disk claims between running domains (DISK_IN_USE) and the access check (DISK_ACCESS). */
+int api_disk_claim(const domain_disk *d, const char *owner);
+void api_disk_release(const domain_disk *d);
+int api_disk_check_access(const domain_disk *d);
+
+#endif

@@ -1,0 +1,881 @@
+/*
+ * Simulated guests, lifecycle: boot, restore from a save image, incoming migration, the
+ * clean shutdown/reboot that completes later on the timer thread, destroy, pause, save,
+ * outgoing migration, a crash, and the status file that lets a restarted daemon pick a
+ * running guest up where it was. A guest is a test_drv_dom in dom->priv while it runs:
+ * per-vCPU cpu time and I/O counters that advance with wall time while its clock runs,
+ * a console ring, its balloon charged to the host's memory.
+ *
+ * State changes and the lifecycle events they post (event, detail), as libvirt names them:
+ *   boot                     RUNNING/BOOTED          started/booted
+ *     ... started paused     then PAUSED/STARTING_UP suspended/paused
+ *   restore                  RUNNING/RESTORED        started/restored
+ *     ... started paused     then PAUSED/USER        suspended/restored
+ *   incoming migration       RUNNING/MIGRATED        started/migrated
+ *     ... started paused     then PAUSED/MIGRATION   suspended/migrated
+ *   shutdown/reboot request  SHUTDOWN/USER           shutdown/poweroff|reboot|halt
+ *                            (a paused guest stays PAUSED and acts once unpaused)
+ *   poweroff/halt completes  event shutdown/finished, then api_domain_stopped(SHUTDOWN)
+ *   reboot completes         RUNNING/REBOOTED        rebooted/""   (also sysrq b)
+ *     on_reboot=destroy      api_domain_stopped_final(SHUTDOWN)
+ *     on_reboot=preserve     SHUTDOWN/USER, guest stopped, kept until destroyed
+ *   pause / unpause          PAUSED/USER suspended/paused; RUNNING/UNPAUSED resumed/unpaused
+ *   save of a running guest  PAUSED/SAVE suspended/paused; if it fails or is aborted, the
+ *                            state it had before with resumed/unpaused
+ *   offline migration        PAUSED/MIGRATION suspended/migrated; on failure as for save
+ *   crash (sysrq c)          CRASHED/PANICKED crashed/panicked, then api_domain_stopped
+ *                            (CRASHED), which applies on_crash (for preserve the API keeps
+ *                            it CRASHED and posts crashed/panicked itself, so the driver
+ *                            does not post it first)
+ *   destroy / save / migrate api_domain_stopped(DESTROYED / SAVED / MIGRATED)
+ */
+#include "test_driver_priv.h"
+
+#include "conf/domain_conf.h"
+#include "util/alloc.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* An online vCPU of a running guest uses 1/50 (2%) of wall time: visible, never busy. */
+#define TEST_DRV_CPU_SHARE 50
+/* How long each sleep of a simulated transfer lasts, at most: bounds the delay of
+ * job_abort and of readers waiting for the object lock. */
+#define TEST_DRV_JOB_STEP_MS 50
+/* Console bytes kept in the status file (save images and migrations carry the whole ring). */
+#define TEST_DRV_STATUS_CONSOLE (16u << 10)
+
+typedef enum { LAUNCH_BOOT, LAUNCH_RESTORE, LAUNCH_MIGRATE } test_drv_launch;
+
+/* ---- counters ---- */
+
+/* Per-device rates while the guest runs, per second: reads and writes per disk, traffic
+ * per NIC. Enough for `xm top`-style figures to move. */
+static const struct {
+    uint64_t per_sec;
+    bool per_nic;
+} io_rates[TEST_DRV_IO_LAST] = {
+    [TEST_DRV_IO_RD_BYTES] = {49152, false}, [TEST_DRV_IO_WR_BYTES] = {16384, false},
+    [TEST_DRV_IO_RD_REQS] = {12, false},     [TEST_DRV_IO_WR_REQS] = {4, false},
+    [TEST_DRV_IO_RX_BYTES] = {8192, true},   [TEST_DRV_IO_TX_BYTES] = {2048, true},
+    [TEST_DRV_IO_RX_PACKETS] = {16, true},   [TEST_DRV_IO_TX_PACKETS] = {8, true},
+};
+
+static uint64_t test_drv_dom_elapsed(const test_drv_dom *p, uint64_t now)
+{
+    return p->clock_running && now > p->since_ns ? now - p->since_ns : 0;
+}
+
+void test_drv_dom_io(const test_drv_dom *p, const domain_def *def, uint64_t now,
+                     uint64_t io[TEST_DRV_IO_LAST])
+{
+    uint64_t ms = test_drv_dom_elapsed(p, now) / 1000000u;
+    for (int i = 0; i < TEST_DRV_IO_LAST; i++) {
+        uint64_t devs = io_rates[i].per_nic ? def->nnics : def->ndisks;
+        uint64_t r = io_rates[i].per_sec * devs;
+        io[i] = p->io[i] + ms / 1000 * r + ms % 1000 * r / 1000;
+    }
+}
+
+uint64_t test_drv_dom_cpu_ns(const test_drv_dom *p, uint64_t now)
+{
+    return p->cpu_ns + test_drv_dom_elapsed(p, now) / TEST_DRV_CPU_SHARE * p->online;
+}
+
+uint64_t test_drv_dom_vcpu_ns(const test_drv_dom *p, unsigned vcpu, uint64_t now)
+{
+    uint64_t ns = p->vcpu_ns[vcpu];
+    if (vcpu < p->online)
+        ns += test_drv_dom_elapsed(p, now) / TEST_DRV_CPU_SHARE;
+    return ns;
+}
+
+void test_drv_dom_settle(test_drv_dom *p, const domain_def *def, uint64_t now)
+{
+    uint64_t io[TEST_DRV_IO_LAST];
+    test_drv_dom_io(p, def, now, io);
+    memcpy(p->io, io, sizeof(io));
+    uint64_t d = test_drv_dom_elapsed(p, now) / TEST_DRV_CPU_SHARE;
+    for (unsigned i = 0; i < p->online; i++)
+        p->vcpu_ns[i] += d;
+    p->cpu_ns += d * p->online;
+    p->since_ns = now;
+}
+
+void test_drv_dom_clock(test_drv_dom *p, const domain_def *def, bool running)
+{
+    test_drv_dom_settle(p, def, test_drv_now_ns());
+    p->clock_running = running;
+}
+
+/* ---- the guest console ---- */
+
+static void test_drv_dom_vklog(test_drv_dom *p, const char *fmt, va_list ap)
+{
+    char text[512];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    uint64_t t = p->uptime_base_ns + (test_drv_now_ns() - p->boot_ns);
+    test_drv_ring_printf(&p->console, "[%5" PRIu64 ".%06" PRIu64 "] %s\n", t / 1000000000u,
+                         t % 1000000000u / 1000u, text);
+}
+
+void test_drv_dom_klog(test_drv_dom *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    test_drv_dom_vklog(p, fmt, ap);
+    va_end(ap);
+}
+
+void test_drv_dom_boot_messages(test_drv_dom *p, const domain_def *def)
+{
+    test_drv_dom_klog(p, "Linux version 6.1.0-xend-sim (xend@simulated) (gcc 12.2.0) #1 SMP "
+                         "PREEMPT_DYNAMIC");
+    test_drv_dom_klog(p, "Command line: %.400s",
+                      def->os.cmdline ? def->os.cmdline : "root=/dev/vda1 console=ttyS0");
+    test_drv_dom_klog(p, "Booting '%s' with %u vCPUs and %" PRIu64 " MiB", def->name, p->online,
+                      p->charged_kib / 1024);
+    test_drv_dom_klog(p, "smp: Brought up 1 node, %u CPUs", p->online);
+    test_drv_dom_klog(p, "Memory: %" PRIu64 "K/%" PRIu64 "K available", p->charged_kib,
+                      def->memory_kib);
+    for (size_t i = 0; i < def->ndisks; i++)
+        test_drv_dom_klog(p, "blkfront: %s: %s%s", def->disks[i].target,
+                          def->disks[i].source ? def->disks[i].source : "(no medium)",
+                          def->disks[i].readonly ? " (read-only)" : "");
+    for (size_t i = 0; i < def->nnics; i++) {
+        char mac[18];
+        domain_mac_format(def->nics[i].mac, mac);
+        test_drv_dom_klog(p, "eth%zu: %s NIC, MAC %s", i,
+                          def->nics[i].model ? def->nics[i].model : "virtio", mac);
+    }
+    test_drv_dom_klog(p, "Run /sbin/init as init process");
+    test_drv_ring_printf(&p->console, "\nWelcome to xend simulated Linux 6.1.0!\n\n%s login: \n",
+                         def->name);
+}
+
+/* ---- guest objects ---- */
+
+test_drv_dom *test_drv_dom_get(domain_obj *dom)
+{
+    if (!dom->priv) {
+        xend_error_report(XEND_ERR_OPERATION_INVALID, "domain '%s' is not running", dom->def->name);
+        return NULL;
+    }
+    return dom->priv;
+}
+
+void test_drv_domain_priv_free(void *priv)
+{
+    test_drv_dom *p = priv;
+    if (!p)
+        return;
+    free(p->vcpu_ns);
+    free(p->affinity);
+    test_drv_ring_free(&p->console);
+    free(p);
+}
+
+static test_drv_dom *test_drv_dom_new(test_drv *drv, unsigned nvcpus)
+{
+    test_drv_dom *p = xcalloc(1, sizeof(*p));
+    p->incarnation = test_drv_incarnation_next(drv);
+    p->nvcpus = nvcpus;
+    p->vcpu_ns = xcalloc(nvcpus, sizeof(*p->vcpu_ns));
+    p->affinity = xcalloc(nvcpus, sizeof(*p->affinity));
+    test_drv_ring_init(&p->console, TEST_DRV_RING_MAX);
+    p->since_ns = p->boot_ns = test_drv_now_ns();
+    return p;
+}
+
+/* Keep only CPUs the host has; false if none is left. */
+static bool test_drv_affinity_mask(uint8_t aff[TEST_DRV_AFFINITY_BYTES], unsigned cpus)
+{
+    bool any = false;
+    for (unsigned bit = 0; bit < TEST_DRV_CPUS_MAX; bit++) {
+        if (bit >= cpus)
+            aff[bit / 8] &= (uint8_t) ~(1u << (bit % 8));
+        else if (aff[bit / 8] & (1u << (bit % 8)))
+            any = true;
+    }
+    return any;
+}
+
+/* The default affinity of every vCPU: def's cpuset, or all host CPUs. */
+static int test_drv_dom_cpuset(const test_drv *drv, const domain_def *def,
+                               uint8_t out[TEST_DRV_AFFINITY_BYTES])
+{
+    memset(out, 0, TEST_DRV_AFFINITY_BYTES);
+    if (!def->cpuset) {
+        for (unsigned i = 0; i < drv->cpus; i++)
+            out[i / 8] |= (uint8_t)(1u << (i % 8));
+        return 0;
+    }
+    if (domain_cpulist_parse(def->cpuset, TEST_DRV_CPUS_MAX, out) < 0)
+        return -1;
+    if (!test_drv_affinity_mask(out, drv->cpus)) {
+        xend_error_report(XEND_ERR_CONFIG_INVALID,
+                          "cpuset '%s' of '%s' names no CPU of this host (it has %u CPUs)",
+                          def->cpuset, def->name, drv->cpus);
+        return -1;
+    }
+    return 0;
+}
+
+/* A snapshot of the running guest. for_status: for the status file, which is rewritten at
+ * every change: include a pending shutdown (a restored or migrated guest starts afresh)
+ * and only the console's newest TEST_DRV_STATUS_CONSOLE bytes, to keep each write small.
+ * st is cleared first. */
+static void test_drv_dom_snapshot(const test_drv_dom *p, const domain_def *def, bool for_status,
+                                  test_drv_state *st)
+{
+    uint64_t now = test_drv_now_ns();
+    memset(st, 0, sizeof(*st));
+    test_drv_state_vcpus(st, p->nvcpus);
+    for (unsigned i = 0; i < p->nvcpus; i++) {
+        st->vcpu_ns[i] = test_drv_dom_vcpu_ns(p, i, now);
+        memcpy(st->affinity[i], p->affinity[i], TEST_DRV_AFFINITY_BYTES);
+    }
+    st->vcpus_online = p->online;
+    st->balloon_kib = p->charged_kib;
+    test_drv_dom_io(p, def, now, st->io);
+    size_t skip = for_status && p->console.len > TEST_DRV_STATUS_CONSOLE
+                      ? p->console.len - TEST_DRV_STATUS_CONSOLE
+                      : 0;
+    st->console_base = p->console.base + skip;
+    st->console_len = p->console.len - skip;
+    st->console = xmalloc(st->console_len + 1);
+    if (st->console_len)
+        memcpy(st->console, p->console.data + skip, st->console_len);
+    st->uptime_ns = p->uptime_base_ns + (now - p->boot_ns);
+    st->taken_ms = test_drv_epoch_ms();
+    if (for_status && p->shutdown_pending) {
+        st->shutdown_pending = true;
+        st->shutdown_mode = p->shutdown_mode;
+        st->shutdown_due_ms = st->taken_ms;
+        if (p->shutdown_due_ns > now)
+            st->shutdown_due_ms += (int64_t)((p->shutdown_due_ns - now) / 1000000u);
+    }
+}
+
+/* A state read from outside must fit the domain it is applied to. */
+static int test_drv_state_check_def(const test_drv_state *st, const domain_def *def,
+                                    const char *what)
+{
+    if (st->nvcpus != def->vcpus) {
+        xend_error_report(XEND_ERR_CONFIG_INVALID,
+                          "%s: the guest state has %u vCPUs but domain '%s' has %u", what,
+                          st->nvcpus, def->name, def->vcpus);
+        return -1;
+    }
+    if (st->balloon_kib > def->memory_kib) {
+        xend_error_report(XEND_ERR_CONFIG_INVALID,
+                          "%s: the guest state uses %" PRIu64 " KiB but domain '%s' has at "
+                          "most %" PRIu64 " KiB",
+                          what, st->balloon_kib, def->name, def->memory_kib);
+        return -1;
+    }
+    return 0;
+}
+
+static void test_drv_dom_load(test_drv_dom *p, const test_drv *drv, const test_drv_state *st,
+                              const uint8_t cpuset[TEST_DRV_AFFINITY_BYTES])
+{
+    p->online = st->vcpus_online;
+    p->cpu_ns = 0;
+    for (unsigned i = 0; i < p->nvcpus; i++) {
+        p->vcpu_ns[i] = st->vcpu_ns[i];
+        p->cpu_ns += st->vcpu_ns[i];
+        memcpy(p->affinity[i], st->affinity[i], TEST_DRV_AFFINITY_BYTES);
+        /* The state may come from a host with more CPUs. */
+        if (!test_drv_affinity_mask(p->affinity[i], drv->cpus))
+            memcpy(p->affinity[i], cpuset, TEST_DRV_AFFINITY_BYTES);
+    }
+    memcpy(p->io, st->io, sizeof(p->io));
+    test_drv_ring_set(&p->console, st->console_base, st->console, st->console_len);
+    /* The guest's kernel clock carries on where it was. */
+    p->boot_ns = test_drv_now_ns();
+    p->uptime_base_ns = st->uptime_ns;
+}
+
+/* ---- simulated transfers ---- */
+
+/* Spend ms "moving" bytes: sleep in short steps with the object lock dropped (reads and
+ * domain.job_abort get through; the job keeps everyone else from changing the domain) and
+ * keep job_done/job_total current. -1 with OPERATION_ABORTED when the job is aborted. */
+static int test_drv_job_run(domain_obj *dom, uint64_t ms, uint64_t bytes, const char *what)
+{
+    dom->job_total = bytes;
+    dom->job_done = 0;
+    uint64_t start = test_drv_now_ns(), total = ms * 1000000u;
+    for (;;) {
+        if (dom->job_abort) {
+            xend_error_report(XEND_ERR_OPERATION_ABORTED, "%s of domain '%s' was aborted", what,
+                              dom->def->name);
+            return -1;
+        }
+        uint64_t el = test_drv_now_ns() - start;
+        if (el >= total)
+            break;
+        dom->job_done = (uint64_t)((double)bytes * (double)el / (double)total);
+        uint64_t step = total - el;
+        if (step > TEST_DRV_JOB_STEP_MS * 1000000u)
+            step = TEST_DRV_JOB_STEP_MS * 1000000u;
+        struct timespec ts = {(time_t)(step / 1000000000u), (long)(step % 1000000000u)};
+        domain_obj_unlock(dom);
+        nanosleep(&ts, NULL);
+        domain_obj_lock(dom);
+    }
+    dom->job_done = bytes;
+    return 0;
+}
+
+static uint64_t test_drv_transfer_ms(const test_drv *drv, uint64_t kib)
+{
+    return (uint64_t)drv->save_ms_per_gib * kib / (1024u * 1024u);
+}
+
+/* ---- start ---- */
+
+static int test_drv_dom_launch(api_ctx *ctx, domain_obj *dom, const test_drv_state *st,
+                               test_drv_launch kind, bool paused, const char *what)
+{
+    static const char *const verbs[] = {"start", "restore", "receive"};
+    test_drv *drv = test_drv_get(ctx);
+    domain_def *def = dom->def;
+    if (def->vcpus == 0 || def->vcpus > DOMAIN_VCPUS_MAX) {
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "domain '%s' has %u vCPUs (1 to %d allowed)",
+                          def->name, def->vcpus, DOMAIN_VCPUS_MAX);
+        return -1;
+    }
+    if (st && test_drv_state_check_def(st, def, what) < 0)
+        return -1;
+    uint8_t cpuset[TEST_DRV_AFFINITY_BYTES];
+    if (test_drv_dom_cpuset(drv, def, cpuset) < 0)
+        return -1;
+    uint64_t kib = st                        ? st->balloon_kib
+                   : def->current_memory_kib ? def->current_memory_kib
+                                             : def->memory_kib;
+    if (test_drv_mem_reserve(drv, kib, verbs[kind], def->name) < 0)
+        return -1;
+    if (kind == LAUNCH_RESTORE &&
+        test_drv_job_run(dom, test_drv_transfer_ms(drv, kib), kib * 1024, "restore") < 0) {
+        test_drv_mem_release(drv, kib);
+        return -1;
+    }
+    if (api_domain_alloc_id(ctx, dom) < 0) {
+        test_drv_mem_release(drv, kib);
+        return -1;
+    }
+
+    /* A stale guest cannot be here (the API only starts inactive domains); be safe. */
+    test_drv_domain_priv_free(dom->priv);
+    test_drv_dom *p = test_drv_dom_new(drv, def->vcpus);
+    p->charged_kib = kib;
+    if (st) {
+        test_drv_dom_load(p, drv, st, cpuset);
+        def->vcpus_current = p->online;
+        def->current_memory_kib = kib;
+    } else {
+        p->online = def->vcpus_current >= 1 && def->vcpus_current <= def->vcpus ? def->vcpus_current
+                                                                                : def->vcpus;
+        for (unsigned i = 0; i < p->nvcpus; i++)
+            memcpy(p->affinity[i], cpuset, sizeof(cpuset));
+    }
+    dom->priv = p;
+    dom->start_time = time(NULL);
+    p->clock_running = !paused;
+
+    switch (kind) {
+    case LAUNCH_BOOT:
+        test_drv_dom_boot_messages(p, def);
+        test_drv_dmesg(drv, "Domain %d (%s) started: %u vCPUs, %" PRIu64 " MiB", dom->id, def->name,
+                       p->online, kib / 1024);
+        api_domain_set_state(ctx, dom, DOMAIN_STATE_RUNNING, DOMAIN_REASON_BOOTED, "started",
+                             "booted");
+        if (paused)
+            api_domain_set_state(ctx, dom, DOMAIN_STATE_PAUSED, DOMAIN_REASON_STARTING_UP,
+                                 "suspended", "paused");
+        break;
+    case LAUNCH_RESTORE:
+        test_drv_dom_klog(p, "PM: restore of devices complete");
+        test_drv_dmesg(drv, "Domain %d (%s) restored: %u vCPUs, %" PRIu64 " MiB", dom->id,
+                       def->name, p->online, kib / 1024);
+        api_domain_set_state(ctx, dom, DOMAIN_STATE_RUNNING, DOMAIN_REASON_RESTORED, "started",
+                             "restored");
+        if (paused)
+            api_domain_set_state(ctx, dom, DOMAIN_STATE_PAUSED, DOMAIN_REASON_USER, "suspended",
+                                 "restored");
+        break;
+    case LAUNCH_MIGRATE:
+        test_drv_dom_klog(p, "xen: resumed after migration");
+        test_drv_dmesg(drv, "Domain %d (%s) migrated in: %u vCPUs, %" PRIu64 " MiB", dom->id,
+                       def->name, p->online, kib / 1024);
+        api_domain_set_state(ctx, dom, DOMAIN_STATE_RUNNING, DOMAIN_REASON_MIGRATED, "started",
+                             "migrated");
+        if (paused)
+            api_domain_set_state(ctx, dom, DOMAIN_STATE_PAUSED, DOMAIN_REASON_MIGRATION,
+                                 "suspended", "migrated");
+        break;
+    }
+    return 0;
+}
+
+/* Read the image, check it belongs to this domain, parse its state. */
+static int test_drv_image_load(const char *path, const domain_def *expect, domain_def **defp,
+                               test_drv_state *st)
+{
+    test_drv_image img;
+    if (test_drv_image_read(path, &img) < 0)
+        return -1;
+    domain_def *def = domain_xml_parse(img.xml, img.xml_len, NULL);
+    if (!def) {
+        char msg[sizeof(xend_error_last()->message)];
+        snprintf(msg, sizeof(msg), "%s", xend_error_last()->message);
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "'%s': bad domain XML in save image: %s", path,
+                          msg);
+        test_drv_image_clear(&img);
+        return -1;
+    }
+    if (expect && memcmp(expect->uuid, def->uuid, sizeof(def->uuid)) != 0) {
+        char uuid[37];
+        domain_uuid_format(def->uuid, uuid);
+        xend_error_report(XEND_ERR_CONFIG_INVALID,
+                          "'%s' is a save image of domain '%s' (%s), not of '%s'", path, def->name,
+                          uuid, expect->name);
+        domain_def_free(def);
+        test_drv_image_clear(&img);
+        return -1;
+    }
+    int r = test_drv_state_parse(st, img.state, img.state_len, path);
+    if (r == 0 && (r = test_drv_state_check_def(st, def, path)) < 0)
+        test_drv_state_clear(st);
+    test_drv_image_clear(&img);
+    if (r < 0 || !defp)
+        domain_def_free(def);
+    else
+        *defp = def;
+    return r;
+}
+
+int test_drv_domain_start(api_ctx *ctx, domain_obj *dom, const char *restore_path, bool paused)
+{
+    if (!restore_path)
+        return test_drv_dom_launch(ctx, dom, NULL, LAUNCH_BOOT, paused, NULL);
+    test_drv_state st;
+    if (test_drv_image_load(restore_path, dom->def, NULL, &st) < 0)
+        return -1;
+    int r = test_drv_dom_launch(ctx, dom, &st, LAUNCH_RESTORE, paused, restore_path);
+    test_drv_state_clear(&st);
+    return r;
+}
+
+domain_def *test_drv_save_image_def(void *priv, const char *path)
+{
+    (void)priv;
+    domain_def *def = NULL;
+    test_drv_state st;
+    if (test_drv_image_load(path, NULL, &def, &st) < 0)
+        return NULL;
+    test_drv_state_clear(&st);
+    return def;
+}
+
+int test_drv_domain_migrate_incoming(api_ctx *ctx, domain_obj *dom, const void *state, size_t len,
+                                     bool paused)
+{
+    static const char what[] = "incoming migration state";
+    test_drv_state st;
+    if (test_drv_state_parse(&st, state, len, what) < 0)
+        return -1;
+    int r = test_drv_dom_launch(ctx, dom, &st, LAUNCH_MIGRATE, paused, what);
+    test_drv_state_clear(&st);
+    return r;
+}
+
+/* ---- stop ---- */
+
+void test_drv_dom_stop(api_ctx *ctx, domain_obj *dom, domain_reason reason, const char *why,
+                      bool final)
+{
+    test_drv *drv = test_drv_get(ctx);
+    test_drv_dom *p = dom->priv;
+    if (p) {
+        test_drv_timer_cancel(drv, p->incarnation);
+        test_drv_mem_release(drv, p->charged_kib);
+        test_drv_dmesg(drv, "Domain %d (%s) %s", dom->id, dom->def->name, why);
+        test_drv_domain_priv_free(p);
+        dom->priv = NULL;
+    }
+    /* Last: with on_poweroff=restart the API starts the domain again from here; a reboot
+     * ended by on_reboot=destroy must not (on_poweroff does not apply to it). */
+    if (final)
+        api_domain_stopped_final(ctx, dom, reason);
+    else
+        api_domain_stopped(ctx, dom, reason);
+}
+
+int test_drv_domain_destroy(api_ctx *ctx, domain_obj *dom)
+{
+    test_drv_dom_stop(ctx, dom, DOMAIN_REASON_DESTROYED, "destroyed", false);
+    return 0;
+}
+
+/* A pending shutdown no longer applies (reset, crash): its timer will find it stale. */
+static void test_drv_dom_shutdown_forget(test_drv *drv, test_drv_dom *p)
+{
+    if (p->shutdown_pending)
+        test_drv_timer_cancel(drv, p->incarnation);
+    p->shutdown_pending = false;
+    p->shutdown_seq++;
+}
+
+void test_drv_dom_reboot(api_ctx *ctx, domain_obj *dom)
+{
+    test_drv *drv = test_drv_get(ctx);
+    test_drv_dom *p = dom->priv;
+    domain_def *def = dom->def;
+    test_drv_dom_shutdown_forget(drv, p);
+    test_drv_dom_klog(p, "reboot: Restarting system");
+    switch (def->on_reboot) {
+    case DOMAIN_ACTION_DESTROY:
+        test_drv_dom_stop(ctx, dom, DOMAIN_REASON_SHUTDOWN, "rebooted; destroyed (on_reboot)",
+                          true);
+        return;
+    case DOMAIN_ACTION_PRESERVE:
+        /* As Xen does: the guest is kept, stopped, for inspection until destroyed. */
+        test_drv_dom_clock(p, def, false);
+        test_drv_dmesg(drv, "Domain %d (%s) rebooted; preserved (on_reboot)", dom->id, def->name);
+        if (dom->state != DOMAIN_STATE_SHUTDOWN)
+            api_domain_set_state(ctx, dom, DOMAIN_STATE_SHUTDOWN, DOMAIN_REASON_USER, "shutdown",
+                                 "reboot");
+        else
+            api_domain_save_status(ctx, dom);
+        return;
+    default:
+        break;
+    }
+    /* Same instance, fresh boot: cpu time and counters carry on, the console continues. */
+    test_drv_dom_clock(p, def, true);
+    p->boot_ns = test_drv_now_ns();
+    p->uptime_base_ns = 0;
+    test_drv_dom_boot_messages(p, def);
+    test_drv_dmesg(drv, "Domain %d (%s) rebooted", dom->id, def->name);
+    api_domain_set_state(ctx, dom, DOMAIN_STATE_RUNNING, DOMAIN_REASON_REBOOTED, "rebooted", "");
+}
+
+void test_drv_dom_crash(api_ctx *ctx, domain_obj *dom)
+{
+    test_drv *drv = test_drv_get(ctx);
+    test_drv_dom *p = dom->priv;
+    test_drv_dom_shutdown_forget(drv, p);
+    test_drv_dom_klog(p, "Kernel panic - not syncing: sysrq triggered crash");
+    test_drv_dom_klog(p, "---[ end Kernel panic - not syncing: sysrq triggered crash ]---");
+    test_drv_dom_clock(p, dom->def, false);
+    /* With on_crash=preserve api_domain_stopped itself leaves the domain CRASHED/PANICKED
+     * and posts crashed/panicked; post it here only when the stop will say "stopped". */
+    if (dom->def->on_crash != DOMAIN_ACTION_PRESERVE)
+        api_domain_set_state(ctx, dom, DOMAIN_STATE_CRASHED, DOMAIN_REASON_PANICKED, "crashed",
+                             "panicked");
+    test_drv_dom_stop(ctx, dom, DOMAIN_REASON_CRASHED, "crashed", false);
+}
+
+/* ---- shutdown ---- */
+
+static uint64_t test_drv_shutdown_ms(const test_drv *drv, hv_shutdown_mode mode)
+{
+    return mode == HV_SHUTDOWN_REBOOT ? drv->reboot_ms : drv->shutdown_ms;
+}
+
+int test_drv_domain_shutdown(api_ctx *ctx, domain_obj *dom, hv_shutdown_mode mode)
+{
+    test_drv *drv = test_drv_get(ctx);
+    test_drv_dom *p = test_drv_dom_get(dom);
+    if (!p)
+        return -1;
+    if (!p->clock_running && dom->state == DOMAIN_STATE_SHUTDOWN) {
+        xend_error_report(XEND_ERR_OPERATION_INVALID,
+                          "domain '%s' is halted and kept for inspection (on_reboot=preserve); "
+                          "destroy it instead",
+                          dom->def->name);
+        return -1;
+    }
+    /* A second request replaces the first (poweroff after a reboot request wins). */
+    test_drv_dom_shutdown_forget(drv, p);
+    p->shutdown_pending = true;
+    p->shutdown_mode = mode;
+    p->shutdown_due_ns = test_drv_now_ns() + test_drv_shutdown_ms(drv, mode) * 1000000u;
+    test_drv_timer_add(drv, dom, p->incarnation, p->shutdown_seq, p->shutdown_due_ns);
+    static const char *const says[] = {"power off", "reboot", "halt"};
+    test_drv_ring_printf(&p->console, "\nThe system will %s now!\n",
+                         says[mode <= HV_SHUTDOWN_HALT ? mode : 0]);
+    /* A paused guest cannot act on the request yet: it stays paused (see the fire). */
+    if (p->clock_running)
+        api_domain_set_state(ctx, dom, DOMAIN_STATE_SHUTDOWN, DOMAIN_REASON_USER, "shutdown",
+                             test_drv_mode_name(mode));
+    else
+        api_domain_save_status(ctx, dom);
+    return 0;
+}
+
+static bool test_drv_timer_current(domain_obj *dom, uint64_t incarnation, uint64_t seq)
+{
+    const test_drv_dom *p = dom->priv;
+    return !dom->removed && p && p->incarnation == incarnation && p->shutdown_pending &&
+           p->shutdown_seq == seq;
+}
+
+void test_drv_timer_fire(test_drv *drv, domain_obj *dom, uint64_t incarnation, uint64_t seq)
+{
+    api_ctx *ctx = drv->ctx;
+    domain_obj_lock(dom);
+    if (!test_drv_timer_current(dom, incarnation, seq)) {
+        domain_obj_unlock(dom);
+        return;
+    }
+    /* Unbounded wait: the completion must happen, and a user job (a save, say) holding
+     * the domain finishes in bounded time. The domain may change meanwhile: check again. */
+    if (domain_obj_begin_job(ctx, dom, "shutdown completion", -1) < 0) {
+        log_warn("simulated host: cannot complete the shutdown of '%s': %s", dom->def->name,
+                 xend_error_last()->message);
+        domain_obj_unlock(dom);
+        return;
+    }
+    if (test_drv_timer_current(dom, incarnation, seq)) {
+        test_drv_dom *p = dom->priv;
+        if (!p->clock_running) {
+            /* Paused: the guest gets its full time once it runs again. */
+            p->shutdown_due_ns =
+                test_drv_now_ns() + test_drv_shutdown_ms(drv, p->shutdown_mode) * 1000000u;
+            test_drv_timer_add(drv, dom, incarnation, seq, p->shutdown_due_ns);
+        } else if (p->shutdown_mode == HV_SHUTDOWN_REBOOT) {
+            test_drv_dom_klog(p, "systemd-shutdown[1]: Syncing filesystems and block devices.");
+            api_ctx_log(ctx, "domain %s rebooted", dom->def->name);
+            test_drv_dom_reboot(ctx, dom);
+        } else {
+            bool halt = p->shutdown_mode == HV_SHUTDOWN_HALT;
+            p->shutdown_pending = false;
+            test_drv_dom_klog(p, "systemd-shutdown[1]: Syncing filesystems and block devices.");
+            test_drv_dom_klog(p, halt ? "reboot: System halted" : "reboot: Power down");
+            api_ctx_log(ctx, "domain %s shut down", dom->def->name);
+            api_event_domain(ctx, dom, "lifecycle", "shutdown", "finished", NULL);
+            test_drv_dom_stop(ctx, dom, DOMAIN_REASON_SHUTDOWN, halt ? "halted" : "shut down", false);
+        }
+    }
+    domain_obj_end_job(dom);
+    domain_obj_unlock(dom);
+}
+
+/* ---- pause ---- */
+
+int test_drv_domain_pause(api_ctx *ctx, domain_obj *dom)
+{
+    test_drv_dom *p = test_drv_dom_get(dom);
+    if (!p)
+        return -1;
+    test_drv_dom_clock(p, dom->def, false);
+    api_domain_set_state(ctx, dom, DOMAIN_STATE_PAUSED, DOMAIN_REASON_USER, "suspended", "paused");
+    return 0;
+}
+
+int test_drv_domain_unpause(api_ctx *ctx, domain_obj *dom)
+{
+    test_drv_dom *p = test_drv_dom_get(dom);
+    if (!p)
+        return -1;
+    test_drv_dom_clock(p, dom->def, true);
+    api_domain_set_state(ctx, dom, DOMAIN_STATE_RUNNING, DOMAIN_REASON_UNPAUSED, "resumed",
+                         "unpaused");
+    return 0;
+}
+
+/* ---- save ---- */
+
+/* Stop a running guest's clock for a save or an offline migration, posting the state. */
+static bool test_drv_dom_hold(api_ctx *ctx, domain_obj *dom, test_drv_dom *p, domain_reason reason,
+                              const char *detail)
+{
+    if (!p->clock_running)
+        return false;
+    test_drv_dom_clock(p, dom->def, false);
+    api_domain_set_state(ctx, dom, DOMAIN_STATE_PAUSED, reason, "suspended", detail);
+    return true;
+}
+
+/* Undo test_drv_dom_hold after a failure. */
+static void test_drv_dom_release_hold(api_ctx *ctx, domain_obj *dom, test_drv_dom *p,
+                                      domain_state state, domain_reason reason)
+{
+    test_drv_dom_clock(p, dom->def, true);
+    api_domain_set_state(ctx, dom, state, reason, "resumed", "unpaused");
+}
+
+int test_drv_domain_save(api_ctx *ctx, domain_obj *dom, const char *path)
+{
+    test_drv *drv = test_drv_get(ctx);
+    test_drv_dom *p = test_drv_dom_get(dom);
+    if (!p)
+        return -1;
+    /* Create the file first: a bad path fails before the guest is disturbed. */
+    bool is_file = false;
+    int fd = test_drv_image_create(path, &is_file);
+    if (fd < 0)
+        return -1;
+    domain_state prev_state = dom->state;
+    domain_reason prev_reason = dom->reason;
+    bool held = test_drv_dom_hold(ctx, dom, p, DOMAIN_REASON_SAVE, "paused");
+    if (test_drv_job_run(dom, test_drv_transfer_ms(drv, p->charged_kib), p->charged_kib * 1024,
+                         "save") < 0) {
+        close(fd);
+        goto fail;
+    }
+    xbuf xml = XBUF_INIT, state = XBUF_INIT;
+    domain_xml_format(dom->def, &xml, 0);
+    test_drv_state st;
+    test_drv_dom_snapshot(p, dom->def, false, &st);
+    test_drv_state_format(&st, &state);
+    test_drv_state_clear(&st);
+    int r = test_drv_image_write(fd, path, xml.data ? xml.data : "", xml.len,
+                                 state.data ? state.data : "", state.len);
+    xbuf_clear(&xml);
+    xbuf_clear(&state);
+    if (r < 0)
+        goto fail;
+    test_drv_dom_stop(ctx, dom, DOMAIN_REASON_SAVED, "saved", false);
+    return 0;
+fail:
+    /* No half-written image may be mistaken for a good one; but what is not a regular
+     * file (a device, say /dev/full) was not ours to remove. */
+    if (is_file)
+        unlink(path);
+    if (held)
+        test_drv_dom_release_hold(ctx, dom, p, prev_state, prev_reason);
+    return -1;
+}
+
+/* ---- migration ---- */
+
+int test_drv_domain_migrate(api_ctx *ctx, domain_obj *dom, const char *uri, bool live)
+{
+    test_drv *drv = test_drv_get(ctx);
+    test_drv_dom *p = test_drv_dom_get(dom);
+    if (!p)
+        return -1;
+    /* The destination starts the guest paused if the user had paused it here. */
+    bool user_paused = !p->clock_running;
+    domain_state prev_state = dom->state;
+    domain_reason prev_reason = dom->reason;
+    bool held = !live && test_drv_dom_hold(ctx, dom, p, DOMAIN_REASON_MIGRATION, "migrated");
+    if (test_drv_job_run(dom, test_drv_transfer_ms(drv, p->charged_kib), p->charged_kib * 1024,
+                         "migration") < 0)
+        goto fail;
+
+    /* The final stop-and-copy: freeze the clock so what arrives is what ran here. */
+    bool running = p->clock_running;
+    if (running)
+        test_drv_dom_clock(p, dom->def, false);
+    xbuf blob = XBUF_INIT;
+    test_drv_state st;
+    test_drv_dom_snapshot(p, dom->def, false, &st);
+    test_drv_state_format(&st, &blob);
+    test_drv_state_clear(&st);
+    /* Unlocked: the destination may be this very daemon, and readers should not wait
+     * behind the network. The job keeps dom->def stable. */
+    domain_obj_unlock(dom);
+    int r = api_migrate_send(ctx, uri, dom->def, blob.data, blob.len, user_paused);
+    domain_obj_lock(dom);
+    xbuf_clear(&blob);
+    if (r < 0) {
+        if (running)
+            test_drv_dom_clock(p, dom->def, true);
+        goto fail;
+    }
+    test_drv_dom_stop(ctx, dom, DOMAIN_REASON_MIGRATED, "migrated away", false);
+    return 0;
+fail:
+    if (held)
+        test_drv_dom_release_hold(ctx, dom, p, prev_state, prev_reason);
+    return -1;
+}
+
+/* ---- daemon restart ---- */
+
+static void test_drv_status_pair(void *opaque, const char *key, const char *value)
+{
+    xml_node_new_child(opaque, key, value);
+}
+
+void test_drv_domain_status_format(api_ctx *ctx, domain_obj *dom, xml_node *driver_node)
+{
+    (void)ctx;
+    const test_drv_dom *p = dom->priv;
+    if (!p)
+        return;
+    test_drv_state st;
+    test_drv_dom_snapshot(p, dom->def, true, &st);
+    test_drv_state_emit(&st, test_drv_status_pair, driver_node);
+    test_drv_state_clear(&st);
+}
+
+int test_drv_domain_reattach(api_ctx *ctx, domain_obj *dom, const xml_node *driver_node)
+{
+    test_drv *drv = test_drv_get(ctx);
+    domain_def *def = dom->def;
+    char what[DOMAIN_NAME_MAX + 32];
+    snprintf(what, sizeof(what), "status of '%s'", def->name);
+    test_drv_state st;
+    memset(&st, 0, sizeof(st));
+    unsigned n = 0;
+    for (const xml_node *c = driver_node ? driver_node->children : NULL; c; c = c->next) {
+        if (++n > DOMAIN_VCPUS_MAX + 16 || c->children) {
+            xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: line %u: unexpected <%s>", what,
+                              c->line, c->name);
+            goto fail;
+        }
+        if (test_drv_state_set(&st, c->name, c->text ? c->text : "", what, c->line) < 0)
+            goto fail;
+    }
+    if (test_drv_state_finish(&st, what) < 0 || test_drv_state_check_def(&st, def, what) < 0)
+        goto fail;
+    uint8_t cpuset[TEST_DRV_AFFINITY_BYTES];
+    if (test_drv_dom_cpuset(drv, def, cpuset) < 0)
+        goto fail;
+    if (test_drv_mem_reserve(drv, st.balloon_kib, "re-attach", def->name) < 0)
+        goto fail;
+
+    test_drv_domain_priv_free(dom->priv);
+    test_drv_dom *p = test_drv_dom_new(drv, def->vcpus);
+    p->charged_kib = st.balloon_kib;
+    test_drv_dom_load(p, drv, &st, cpuset);
+    uint64_t now = test_drv_now_ns();
+    int64_t now_ms = test_drv_epoch_ms();
+    /* The guest kept running while the daemon was away: backdate the counters' base so
+     * that time is credited like any other. */
+    p->clock_running = dom->state == DOMAIN_STATE_RUNNING || dom->state == DOMAIN_STATE_BLOCKED ||
+                       dom->state == DOMAIN_STATE_SHUTDOWN;
+    uint64_t away_ns =
+        st.taken_ms > 0 && now_ms > st.taken_ms ? (uint64_t)(now_ms - st.taken_ms) * 1000000u : 0;
+    p->since_ns = away_ns < now ? now - away_ns : 0;
+    p->uptime_base_ns += away_ns;
+    dom->priv = p;
+    if (st.shutdown_pending) {
+        int64_t left_ms = st.shutdown_due_ms > now_ms ? st.shutdown_due_ms - now_ms : 0;
+        p->shutdown_pending = true;
+        p->shutdown_mode = st.shutdown_mode;
+        p->shutdown_seq++;
+        p->shutdown_due_ns = now + (uint64_t)left_ms * 1000000u;
+        test_drv_timer_add(drv, dom, p->incarnation, p->shutdown_seq, p->shutdown_due_ns);
+    }
+    test_drv_dmesg(drv, "Domain %d (%s) re-attached", dom->id, def->name);
+    test_drv_state_clear(&st);
+    return 0;
+fail:
+    test_drv_state_clear(&st);
+    return -1;
+}

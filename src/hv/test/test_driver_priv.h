@@ -1,0 +1,275 @@
+/*
+ * Internals of the simulated host ("test" driver) shared by its files:
+ *   test_driver.c         the host: config, node info, dmesg, memory accounting, the timer
+ *                         thread, and the hv_test_driver table
+ *   test_driver_domain.c  lifecycle: start/restore, shutdown, destroy, pause, save, migrate,
+ *                         status file and re-attach
+ *   test_driver_live.c    live changes and reads: memory, vCPUs, pinning, hot-plug,
+ *                         console, sysrq, stats
+ *   test_driver_ring.c    the bounded byte ring behind the host and guest consoles
+ *   test_driver_image.c   the simulated guest state as key/value pairs and the save image
+ *
+ * The ring and image files use only util/ and xmlrpc/base64, so they are unit-tested
+ * without the API layer.
+ *
+ * Locking: the driver mutex (test_drv.lock) guards the memory counter, the host console
+ * and the timer queue. It nests inside a domain's object lock (object lock -> driver lock)
+ * and is never held while taking an object lock or calling into the API.
+ */
+#ifndef XEND_HV_TEST_DRIVER_PRIV_H
+#define XEND_HV_TEST_DRIVER_PRIV_H
+
+/* LOCAL WORKAROUND: api/domain.h uses xmlrpc_value without including its header, and
+ * api/driver.h includes api/domain.h before xmlrpc/value.h; include it first. */
+#include "xmlrpc/value.h"
+
+#include "api/driver.h"
+#include "util/buf.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TEST_DRV_RING_MAX (64u << 10) /* host dmesg and each guest console */
+#define TEST_DRV_CPUS_MAX 256         /* hv_vcpu_info.affinity holds 256 bits */
+#define TEST_DRV_AFFINITY_BYTES 32
+#define TEST_DRV_STATE_MAX (256u << 10) /* serialised guest state (console is <= 88 KiB) */
+
+/* ---- test_driver_ring.c: a byte ring addressed by absolute offsets ---- */
+
+/* Keeps the newest max bytes; data[0] is at absolute offset base. Storage grows on demand
+ * so an idle console costs a few hundred bytes, not max. Not thread-safe (callers lock). */
+typedef struct {
+    char *data;
+    size_t len, cap, max;
+    uint64_t base;
+} test_drv_ring;
+
+void test_drv_ring_init(test_drv_ring *r, size_t max);
+void test_drv_ring_free(test_drv_ring *r); /* releases storage; offsets restart at 0 */
+void test_drv_ring_append(test_drv_ring *r, const char *s, size_t n);
+void test_drv_ring_printf(test_drv_ring *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+uint64_t test_drv_ring_end(const test_drv_ring *r); /* offset after the newest byte */
+/* Append at most max bytes from offset (clamped to what is kept) to out; *next receives the
+ * offset after the last byte returned, *start the oldest offset kept. Returns the count. */
+size_t test_drv_ring_read(const test_drv_ring *r, uint64_t offset, size_t max, xbuf *out,
+                          uint64_t *next, uint64_t *start);
+/* Forget the contents; offsets continue from the end (dmesg -c). */
+void test_drv_ring_discard(test_drv_ring *r);
+/* Replace the contents with len bytes that began at offset base (restore, re-attach). */
+void test_drv_ring_set(test_drv_ring *r, uint64_t base, const char *data, size_t len);
+
+/* ---- test_driver_image.c: guest state and save images ---- */
+
+enum {
+    TEST_DRV_IO_RD_BYTES,
+    TEST_DRV_IO_WR_BYTES,
+    TEST_DRV_IO_RD_REQS,
+    TEST_DRV_IO_WR_REQS,
+    TEST_DRV_IO_RX_BYTES,
+    TEST_DRV_IO_TX_BYTES,
+    TEST_DRV_IO_RX_PACKETS,
+    TEST_DRV_IO_TX_PACKETS,
+    TEST_DRV_IO_LAST
+};
+
+/* Everything a simulated guest is, beyond its domain XML: what a save image, a migration
+ * stream and the status file carry. Owns its arrays and console copy. */
+typedef struct {
+    uint64_t balloon_kib;
+    unsigned nvcpus;       /* entries in vcpu_ns and affinity (the domain's max vCPUs) */
+    unsigned vcpus_online; /* vCPUs 0..online-1 are online */
+    uint64_t *vcpu_ns;
+    uint8_t (*affinity)[TEST_DRV_AFFINITY_BYTES];
+    uint64_t io[TEST_DRV_IO_LAST];
+    uint64_t console_base; /* absolute offset of console[0] */
+    char *console;
+    size_t console_len;
+    uint64_t uptime_ns;    /* the guest kernel's clock (console timestamps) */
+    int64_t taken_ms;      /* epoch ms when this snapshot was taken */
+    bool shutdown_pending; /* status file only: a shutdown/reboot is under way */
+    hv_shutdown_mode shutdown_mode;
+    int64_t shutdown_due_ms; /* epoch ms it completes */
+    unsigned seen;           /* parser bookkeeping: keys already set */
+} test_drv_state;
+
+/* "poweroff", "reboot", "halt": the spelling in events, state and status files. */
+const char *test_drv_mode_name(hv_shutdown_mode mode);
+
+/* Size the vCPU tables (zeroed); any previous tables are freed. */
+void test_drv_state_vcpus(test_drv_state *st, unsigned nvcpus);
+void test_drv_state_clear(test_drv_state *st); /* frees members; st is reusable */
+
+/* The pairs, in a fixed order ("vcpu" repeats once per vCPU). */
+void test_drv_state_emit(const test_drv_state *st,
+                         void (*fn)(void *opaque, const char *key, const char *value),
+                         void *opaque);
+/* Parse one pair into st. what and line (0 = none) name the source in errors: -1 with
+ * CONFIG_INVALID reported on an unknown or repeated key or a bad value. */
+int test_drv_state_set(test_drv_state *st, const char *key, const char *value, const char *what,
+                       unsigned line);
+/* After the last pair: required keys present and values consistent. 0 / -1 reported. */
+int test_drv_state_finish(test_drv_state *st, const char *what);
+
+/* The text form, "key=value\n" lines, used by save images and migration. parse starts
+ * from a cleared st, and leaves it cleared on failure. */
+void test_drv_state_format(const test_drv_state *st, xbuf *out);
+int test_drv_state_parse(test_drv_state *st, const char *text, size_t len, const char *what);
+
+/* Save images: "XENDSAVE 1\n", "xml N\n", N bytes of domain XML, "state M\n", M bytes of
+ * state text, "end\n". */
+#define TEST_DRV_IMAGE_MAGIC "XENDSAVE 1\n"
+
+typedef struct {
+    char *xml; /* NUL-terminated */
+    size_t xml_len;
+    char *state; /* NUL-terminated */
+    size_t state_len;
+} test_drv_image;
+
+/* Create (or truncate) path, mode 0600. Returns the fd, or -1 with SYSTEM reported.
+ * *is_file tells whether path is a regular file: only then may a failed save remove it
+ * (never a device such as /dev/full). */
+int test_drv_image_create(const char *path, bool *is_file);
+/* Write the whole image to fd, fsync it and its directory, and close fd (always). 0, or -1
+ * with NO_SPACE (ENOSPC/EDQUOT) or SYSTEM reported; the caller removes the file. */
+int test_drv_image_write(int fd, const char *path, const char *xml, size_t xml_len,
+                         const char *state, size_t state_len);
+/* Read and check an image. 0, or -1 with CONFIG_INVALID ("'p' is not a xend save image",
+ * truncated, oversized) or SYSTEM reported. The caller clears img. */
+int test_drv_image_read(const char *path, test_drv_image *img);
+void test_drv_image_clear(test_drv_image *img);
+
+/* ---- test_driver.c: the host ---- */
+
+typedef struct test_drv_timer test_drv_timer;
+
+typedef struct {
+    api_ctx *ctx;
+
+    /* Host configuration: fixed after open. */
+    unsigned cpus, mhz;
+    uint64_t memory_kib, host_domain_kib;
+    char model[64];
+    char arch[16];
+    unsigned shutdown_ms, reboot_ms, save_ms_per_gib;
+    char *boot_console; /* NULL if not configured */
+    uint64_t open_ns;   /* monotonic time of open (Domain-0's cpu time) */
+
+    pthread_mutex_t lock; /* everything below */
+    pthread_cond_t cond;  /* CLOCK_MONOTONIC; wakes the timer thread */
+    uint64_t used_kib;    /* current memory of every active guest */
+    uint64_t next_incarnation;
+    test_drv_ring dmesg;
+    test_drv_timer *timers; /* sorted by due time */
+    bool stop;
+    pthread_t thread;
+    bool thread_started;
+} test_drv;
+
+/* A running guest: dom->priv while the domain is active, NULL otherwise. */
+typedef struct {
+    uint64_t incarnation; /* unique per start; stale timers compare it */
+    uint64_t charged_kib; /* counted in test_drv.used_kib */
+    unsigned nvcpus;      /* size of the vCPU tables (def->vcpus at start) */
+    unsigned online;      /* vCPUs 0..online-1 are online */
+    uint64_t *vcpu_ns;    /* cpu time per vCPU up to since_ns */
+    uint8_t (*affinity)[TEST_DRV_AFFINITY_BYTES];
+    uint64_t cpu_ns;               /* sum of vcpu_ns */
+    uint64_t io[TEST_DRV_IO_LAST]; /* counters up to since_ns */
+    bool clock_running;            /* guest executes: cpu time and I/O advance */
+    uint64_t since_ns;             /* monotonic time the counters were last brought forward */
+    uint64_t boot_ns;              /* monotonic time the guest clock was last set */
+    uint64_t uptime_base_ns;       /* guest clock at boot_ns (console timestamps) */
+    test_drv_ring console;
+
+    uint64_t shutdown_seq; /* bumped by every request and cancel: stale timers check */
+    bool shutdown_pending;
+    hv_shutdown_mode shutdown_mode;
+    uint64_t shutdown_due_ns; /* monotonic */
+} test_drv_dom;
+
+test_drv *test_drv_get(api_ctx *ctx);
+uint64_t test_drv_now_ns(void);  /* CLOCK_MONOTONIC */
+int64_t test_drv_epoch_ms(void); /* CLOCK_REALTIME */
+
+/* Memory accounting. reserve fails with INSUFFICIENT_MEMORY:
+ * "cannot <verb> 'web': needs 512 MiB, 300 MiB free". */
+int test_drv_mem_reserve(test_drv *drv, uint64_t kib, const char *verb, const char *name);
+void test_drv_mem_release(test_drv *drv, uint64_t kib);
+/* Append "(XEN) <text>\n" to the host console. */
+void test_drv_dmesg(test_drv *drv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t test_drv_incarnation_next(test_drv *drv);
+/* Domain-0's simulated cpu time at monotonic time now. */
+uint64_t test_drv_host_cpu_ns(const test_drv *drv, uint64_t now);
+
+/* Timers: at due_ns the timer thread calls test_drv_timer_fire. The queue holds a reference
+ * to dom until the timer fires or is cancelled. Object lock of dom held by the callers. */
+void test_drv_timer_add(test_drv *drv, domain_obj *dom, uint64_t incarnation, uint64_t seq,
+                        uint64_t due_ns);
+void test_drv_timer_cancel(test_drv *drv, uint64_t incarnation);
+
+/* ---- test_driver_domain.c ---- */
+
+/* Called by the timer thread, no lock held, with its reference to dom. */
+void test_drv_timer_fire(test_drv *drv, domain_obj *dom, uint64_t incarnation, uint64_t seq);
+
+/* Bring the cpu time and I/O counters forward to now. */
+void test_drv_dom_settle(test_drv_dom *p, const domain_def *def, uint64_t now);
+void test_drv_dom_clock(test_drv_dom *p, const domain_def *def, bool running);
+/* The counters as they would be after settling at now, without changing p. */
+uint64_t test_drv_dom_cpu_ns(const test_drv_dom *p, uint64_t now);
+uint64_t test_drv_dom_vcpu_ns(const test_drv_dom *p, unsigned vcpu, uint64_t now);
+void test_drv_dom_io(const test_drv_dom *p, const domain_def *def, uint64_t now,
+                     uint64_t io[TEST_DRV_IO_LAST]);
+/* A guest console line with a kernel timestamp ("[    1.234567] text"). */
+void test_drv_dom_klog(test_drv_dom *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print the boot messages of def to the console. */
+void test_drv_dom_boot_messages(test_drv_dom *p, const domain_def *def);
+/* The guest is gone: cancel its timers, give back its memory, log it on the host console,
+ * free dom->priv (set to NULL) and call api_domain_stopped(reason). Object lock + job. */
+void test_drv_dom_stop(api_ctx *ctx, domain_obj *dom, domain_reason reason, const char *why,
+                      bool final);
+/* Reboot in place (console, state RUNNING/REBOOTED), or stop per on_reboot. */
+void test_drv_dom_reboot(api_ctx *ctx, domain_obj *dom);
+/* Crash the guest: CRASHED/PANICKED, then api_domain_stopped(CRASHED) (which applies
+ * on_crash). */
+void test_drv_dom_crash(api_ctx *ctx, domain_obj *dom);
+/* Report OPERATION_INVALID "domain 'x' is not running" and return NULL when dom has no
+ * running guest. */
+test_drv_dom *test_drv_dom_get(domain_obj *dom);
+
+int test_drv_domain_start(api_ctx *ctx, domain_obj *dom, const char *restore_path, bool paused);
+int test_drv_domain_shutdown(api_ctx *ctx, domain_obj *dom, hv_shutdown_mode mode);
+int test_drv_domain_destroy(api_ctx *ctx, domain_obj *dom);
+int test_drv_domain_pause(api_ctx *ctx, domain_obj *dom);
+int test_drv_domain_unpause(api_ctx *ctx, domain_obj *dom);
+int test_drv_domain_save(api_ctx *ctx, domain_obj *dom, const char *path);
+domain_def *test_drv_save_image_def(void *priv, const char *path);
+int test_drv_domain_migrate(api_ctx *ctx, domain_obj *dom, const char *uri, bool live);
+int test_drv_domain_migrate_incoming(api_ctx *ctx, domain_obj *dom, const void *state, size_t len,
+                                     bool paused);
+void test_drv_domain_status_format(api_ctx *ctx, domain_obj *dom, xml_node *driver_node);
+int test_drv_domain_reattach(api_ctx *ctx, domain_obj *dom, const xml_node *driver_node);
+void test_drv_domain_priv_free(void *priv);
+
+/* ---- test_driver_live.c ---- */
+
+int test_drv_domain_set_memory(api_ctx *ctx, domain_obj *dom, uint64_t kib);
+int test_drv_domain_set_vcpus(api_ctx *ctx, domain_obj *dom, unsigned n);
+int test_drv_domain_vcpu_info(api_ctx *ctx, domain_obj *dom, hv_vcpu_info *out, unsigned max);
+int test_drv_domain_pin_vcpu(api_ctx *ctx, domain_obj *dom, unsigned vcpu, const uint8_t *cpumap,
+                             unsigned maxcpus);
+int test_drv_domain_attach_disk(api_ctx *ctx, domain_obj *dom, const domain_disk *disk);
+int test_drv_domain_detach_disk(api_ctx *ctx, domain_obj *dom, size_t index);
+int test_drv_domain_attach_nic(api_ctx *ctx, domain_obj *dom, const domain_nic *nic);
+int test_drv_domain_detach_nic(api_ctx *ctx, domain_obj *dom, size_t index);
+int test_drv_domain_console_read(api_ctx *ctx, domain_obj *dom, uint64_t offset, size_t max,
+                                 xbuf *out, uint64_t *next, uint64_t *start);
+int test_drv_domain_sysrq(api_ctx *ctx, domain_obj *dom, char key);
+int test_drv_domain_stats(api_ctx *ctx, domain_obj *dom, hv_domain_stats *out);
+uint64_t test_drv_domain_cpu_time(api_ctx *ctx, domain_obj *dom);
+
+#endif
