@@ -88,7 +88,8 @@ void bench_die(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     bench_xend_stop();
-    fprintf(stderr, "xend-bench: the daemon's files are kept in %s\n", bench_dir);
+    if (strcmp(bench_dir, BENCH_DIR_TEMPLATE) != 0) /* made by mkdtemp */
+        fprintf(stderr, "xend-bench: the daemon's files are kept in %s\n", bench_dir);
     exit(1);
 }
 

@@ -41,8 +41,7 @@ static void fuzz_xmcfg_check_refusal(void)
 }
 
 /* Overrides from a leading "#!VAR=VAL VAR=VAL" line; returns their number. */
-static size_t fuzz_xmcfg_overrides(const uint8_t *data, size_t size, char *line,
-                                   const char **ov)
+static size_t fuzz_xmcfg_overrides(const uint8_t *data, size_t size, char *line, const char **ov)
 {
     if (size < 2 || data[0] != '#' || data[1] != '!')
         return 0;
@@ -52,8 +51,8 @@ static size_t fuzz_xmcfg_overrides(const uint8_t *data, size_t size, char *line,
     memcpy(line, data + 2, len - 2);
     line[len - 2] = '\0';
     size_t n = 0;
-    for (char *save = NULL, *tok = strtok_r(line, " ", &save);
-         tok && n < FUZZ_XMCFG_MAX_OVERRIDES; tok = strtok_r(NULL, " ", &save))
+    for (char *save = NULL, *tok = strtok_r(line, " ", &save); tok && n < FUZZ_XMCFG_MAX_OVERRIDES;
+         tok = strtok_r(NULL, " ", &save))
         ov[n++] = tok;
     return n;
 }

@@ -640,13 +640,18 @@ xmlrpc_value *api_domain_stats(xmlrpc_caller *caller, const xmlrpc_value *params
     domain_obj_lock(dom);
     hv_domain_stats st;
     memset(&st, 0, sizeof(st));
-    int rc = api_domain_refuse_host(dom, "get statistics of");
-    if (rc == 0)
-        rc = api_require_active(dom, "get statistics of");
+    int rc = 0;
+    if (dom->is_host) {
+        st.cpu_time_ns = api_host_cpu_ns();
+        st.memory_kib = dom->def->current_memory_kib;
+        goto done;
+    }
+    rc = api_require_active(dom, "get statistics of");
     if (rc == 0)
         rc = api_require_driver(ctx, (const void *)ctx->driver->domain_stats, "report statistics");
     if (rc == 0)
         rc = ctx->driver->domain_stats(ctx, dom, &st);
+done:
     domain_obj_unlock(dom);
     domain_obj_unref(dom);
     if (rc < 0)

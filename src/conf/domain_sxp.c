@@ -22,6 +22,7 @@
 #include "util/error.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +31,16 @@
 
 /* ---- reading atoms ---- */
 
-/* Text of an atom (STRING, or INT/I8 formatted into buf), or NULL if v is not one. */
+/* Text of an atom (STRING, or INT/I8 formatted into buf; BOOL as 0/1, as Python clients
+ * send True), or NULL if v is not one. */
 static const char *dsxp_atom_text(const xmlrpc_value *v, char buf[32])
 {
     if (!v)
         return NULL;
     if (v->type == XMLRPC_STRING)
         return v->u.s.ptr;
+    if (v->type == XMLRPC_BOOL)
+        return v->u.b ? "1" : "0";
     if (v->type == XMLRPC_INT || v->type == XMLRPC_I8) {
         snprintf(buf, 32, "%" PRId64, v->u.i);
         return buf;
@@ -71,8 +75,7 @@ static int dsxp_parse_uint(const char *key, const char *text, uint64_t max, uint
     }
     if (!ok || v > max) {
         xend_error_report(XEND_ERR_CONFIG_INVALID,
-                          "(%s %.40s): expected a whole number from 0 to %" PRIu64, key, text,
-                          max);
+                          "(%s %.40s): expected a whole number from 0 to %" PRIu64, key, text, max);
         return -1;
     }
     *out = v;
@@ -90,12 +93,17 @@ static int dsxp_parse_bool(const char *key, const char *text, bool *out)
 }
 
 /* Re-report the pending error (from a domain_conf helper) as CONFIG_INVALID with context. */
-static void dsxp_error_context(const char *fmt, const char *arg)
+static void dsxp_error_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void dsxp_error_context(const char *fmt, ...)
 {
     char msg[sizeof(xend_error_last()->message)];
     snprintf(msg, sizeof(msg), "%s", xend_error_last()->message);
     char ctx[256];
-    snprintf(ctx, sizeof(ctx), fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx, sizeof(ctx), fmt, ap);
+    va_end(ap);
     xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: %s", ctx, msg);
 }
 
@@ -148,7 +156,7 @@ int domain_sxp_parse_uname(const char *uname, domain_disk *disk)
     if (*path) {
         /* xm's phy:hda1 means /dev/hda1. */
         disk->source = type == DOMAIN_DISK_BLOCK && path[0] != '/' ? xasprintf("/dev/%s", path)
-                                                                    : xstrdup(path);
+                                                                   : xstrdup(path);
     }
     disk->type = type;
     disk->format = format;
@@ -231,7 +239,8 @@ static int dsxp_parse_disk(const xmlrpc_value *vbd, domain_disk *disk)
             return -1;
     }
     if (!uname || !dev) {
-        xend_error_report(XEND_ERR_CONFIG_INVALID, "(vbd ...) needs both (uname ...) and (dev ...)");
+        xend_error_report(XEND_ERR_CONFIG_INVALID,
+                          "(vbd ...) needs both (uname ...) and (dev ...)");
         return -1;
     }
     if (domain_sxp_parse_uname(uname, disk) < 0 || dsxp_parse_vdev(dev, disk) < 0)
@@ -402,8 +411,7 @@ static int dsxp_parse_serial(domain_def *def, const char *spec)
     }
     if (def->nchrs >= DOMAIN_CHARS_MAX) {
         free(chr.path);
-        xend_error_report(XEND_ERR_CONFIG_INVALID, "more than %d serial ports",
-                          DOMAIN_CHARS_MAX);
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "more than %d serial ports", DOMAIN_CHARS_MAX);
         return -1;
     }
     chr.port = (int)def->nchrs;
@@ -523,15 +531,33 @@ static int dsxp_parse_image(domain_def *def, const xmlrpc_value *image, dsxp_pen
                 dsxp_set_str(&def->os.kernel, text);
             break;
         }
-        case 1: dsxp_set_str(&def->os.initrd, text); break;
-        case 2: dsxp_pending_set(&pend->root, text); break;
-        case 3: dsxp_pending_set(&pend->args, text); break;
-        case 4: dsxp_pending_set(&pend->ip, text); break;
-        case 5: rc = dsxp_parse_boot(def, text); break;
-        case 6: rc = dsxp_parse_bool(key, text, &def->acpi); break;
-        case 7: rc = dsxp_parse_bool(key, text, &def->apic); break;
-        case 8: rc = dsxp_parse_bool(key, text, &def->pae); break;
-        default: rc = dsxp_parse_serial(def, text); break;
+        case 1:
+            dsxp_set_str(&def->os.initrd, text);
+            break;
+        case 2:
+            dsxp_pending_set(&pend->root, text);
+            break;
+        case 3:
+            dsxp_pending_set(&pend->args, text);
+            break;
+        case 4:
+            dsxp_pending_set(&pend->ip, text);
+            break;
+        case 5:
+            rc = dsxp_parse_boot(def, text);
+            break;
+        case 6:
+            rc = dsxp_parse_bool(key, text, &def->acpi);
+            break;
+        case 7:
+            rc = dsxp_parse_bool(key, text, &def->apic);
+            break;
+        case 8:
+            rc = dsxp_parse_bool(key, text, &def->pae);
+            break;
+        default:
+            rc = dsxp_parse_serial(def, text);
+            break;
         }
         if (rc < 0)
             return -1;
@@ -544,7 +570,8 @@ static int dsxp_parse_device_into(domain_def *def, const xmlrpc_value *device)
     const xmlrpc_value *spec = device->u.a.n == 2 ? device->u.a.items[1] : NULL;
     const char *cls = sxp_name(spec);
     if (!cls) {
-        xend_error_report(XEND_ERR_CONFIG_INVALID, "(device ...) must hold one list like (vbd ...)");
+        xend_error_report(XEND_ERR_CONFIG_INVALID,
+                          "(device ...) must hold one list like (vbd ...)");
         return -1;
     }
     /* Xend lists its framebuffer and console backends as devices; QEMU has its own. */
@@ -566,8 +593,7 @@ static int dsxp_parse_device_into(domain_def *def, const xmlrpc_value *device)
     } else {
         if (def->nnics >= DOMAIN_NICS_MAX) {
             domain_nic_clear(&nic);
-            xend_error_report(XEND_ERR_CONFIG_INVALID, "more than %d interfaces",
-                              DOMAIN_NICS_MAX);
+            xend_error_report(XEND_ERR_CONFIG_INVALID, "more than %d interfaces", DOMAIN_NICS_MAX);
             return -1;
         }
         domain_def_add_nic(def, &nic);
@@ -586,9 +612,9 @@ static int dsxp_parse_pair(domain_def *def, const xmlrpc_value *pair, dsxp_pendi
     if (strcmp(key, "device") == 0)
         return dsxp_parse_device_into(def, pair);
 
-    static const char *const keys[] = {"name",       "uuid",     "memory",      "maxmem",
-                                       "vcpus",      "cpus",     "on_poweroff", "on_reboot",
-                                       "on_crash",   "vcpu_avail"};
+    static const char *const keys[] = {"name",     "uuid",      "memory",      "maxmem",
+                                       "vcpus",    "cpus",      "on_poweroff", "on_reboot",
+                                       "on_crash", "vcpu_avail"};
     size_t k = 0;
     while (k < sizeof(keys) / sizeof(keys[0]) && strcmp(key, keys[k]) != 0)
         k++;
@@ -644,8 +670,9 @@ static int dsxp_parse_pair(domain_def *def, const xmlrpc_value *pair, dsxp_pendi
                               key, text);
             return -1;
         }
-        domain_action *slot = k == 6 ? &def->on_poweroff : k == 7 ? &def->on_reboot
-                                                                   : &def->on_crash;
+        domain_action *slot = k == 6   ? &def->on_poweroff
+                              : k == 7 ? &def->on_reboot
+                                       : &def->on_crash;
         *slot = (domain_action)a;
         return 0;
     }
@@ -768,10 +795,18 @@ static xmlrpc_value *dsxp_format_image(const domain_def *def)
         if (chr->console)
             continue;
         switch (chr->type) {
-        case DOMAIN_CHR_FILE: sxp_addf(img, "serial", "file:%s", path); break;
-        case DOMAIN_CHR_UNIX: sxp_addf(img, "serial", "unix:%s", path); break;
-        case DOMAIN_CHR_NULL: sxp_add(img, "serial", "null"); break;
-        default: sxp_add(img, "serial", "pty"); break;
+        case DOMAIN_CHR_FILE:
+            sxp_addf(img, "serial", "file:%s", path);
+            break;
+        case DOMAIN_CHR_UNIX:
+            sxp_addf(img, "serial", "unix:%s", path);
+            break;
+        case DOMAIN_CHR_NULL:
+            sxp_add(img, "serial", "null");
+            break;
+        default:
+            sxp_add(img, "serial", "pty");
+            break;
         }
     }
     xmlrpc_value *image = sxp_list("image");
@@ -798,8 +833,7 @@ xmlrpc_value *domain_sxp_format(const domain_def *def, const domain_sxp_runtime 
     sxp_addf(d, "vcpus", "%u", def->vcpus);
     if (def->vcpus_current < def->vcpus && def->vcpus_current > 0 && def->vcpus_current <= 64)
         sxp_addf(d, "vcpu_avail", "%" PRIu64,
-                 def->vcpus_current == 64 ? UINT64_MAX
-                                          : (UINT64_C(1) << def->vcpus_current) - 1);
+                 def->vcpus_current == 64 ? UINT64_MAX : (UINT64_C(1) << def->vcpus_current) - 1);
     sxp_addf(d, "memory", "%" PRIu64, dsxp_kib_to_mib(def->current_memory_kib));
     sxp_addf(d, "maxmem", "%" PRIu64, dsxp_kib_to_mib(def->memory_kib));
     if (def->cpuset)

@@ -144,16 +144,32 @@ static int sxp_parse_escape(sxp_parser *ps, xbuf *out)
     char c = *ps->p++;
     int byte;
     switch (c) {
-    case 'a': byte = '\a'; break;
-    case 'b': byte = '\b'; break;
-    case 't': byte = '\t'; break;
-    case 'n': byte = '\n'; break;
-    case 'v': byte = '\v'; break;
-    case 'f': byte = '\f'; break;
-    case 'r': byte = '\r'; break;
+    case 'a':
+        byte = '\a';
+        break;
+    case 'b':
+        byte = '\b';
+        break;
+    case 't':
+        byte = '\t';
+        break;
+    case 'n':
+        byte = '\n';
+        break;
+    case 'v':
+        byte = '\v';
+        break;
+    case 'f':
+        byte = '\f';
+        break;
+    case 'r':
+        byte = '\r';
+        break;
     case '\\':
     case '\'':
-    case '"': byte = c; break;
+    case '"':
+        byte = c;
+        break;
     case 'x': {
         int hi = ps->p < ps->end ? sxp_hex_digit(ps->p[0]) : -1;
         int lo = ps->p + 1 < ps->end ? sxp_hex_digit(ps->p[1]) : -1;

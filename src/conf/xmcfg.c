@@ -49,9 +49,9 @@ typedef struct {
     unsigned line;
     const char *text; /* NAME and OP: where it is in the source */
     size_t len;
-    uint64_t mag;     /* INT: magnitude, at most 2^63 so that -2^63 can be written */
-    double d;         /* FLOAT */
-    xbuf str;         /* STRING: the decoded value */
+    uint64_t mag; /* INT: magnitude, at most 2^63 so that -2^63 can be written */
+    double d;     /* FLOAT */
+    xbuf str;     /* STRING: the decoded value */
 } xmcfg_token;
 
 typedef struct {
@@ -84,11 +84,11 @@ static void xmcfg_error(const xmcfg_lexer *lx, unsigned line, const char *fmt, .
 static bool xmcfg_is_keyword(const char *s, size_t n)
 {
     static const char *const kw[] = {
-        "False", "None",   "True",  "and",    "as",       "assert", "async",  "await",
-        "break", "class",  "continue", "def", "del",      "elif",   "else",   "except",
-        "finally", "for",  "from",  "global", "if",       "import", "in",     "is",
-        "lambda", "nonlocal", "not", "or",    "pass",     "raise",  "return", "try",
-        "while", "with",   "yield", "print",  "exec"};
+        "False",   "None",     "True",     "and",    "as",   "assert", "async",  "await",
+        "break",   "class",    "continue", "def",    "del",  "elif",   "else",   "except",
+        "finally", "for",      "from",     "global", "if",   "import", "in",     "is",
+        "lambda",  "nonlocal", "not",      "or",     "pass", "raise",  "return", "try",
+        "while",   "with",     "yield",    "print",  "exec"};
     for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
         if (strlen(kw[i]) == n && memcmp(kw[i], s, n) == 0)
             return true;
@@ -118,21 +118,11 @@ static int xmcfg_digit_value(char c)
 
 static void xmcfg_utf8_put(xbuf *b, uint32_t cp)
 {
-    if (cp < 0x80) {
-        xbuf_addc(b, (char)cp);
-    } else if (cp < 0x800) {
-        xbuf_addc(b, (char)(0xc0 | (cp >> 6)));
-        xbuf_addc(b, (char)(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-        xbuf_addc(b, (char)(0xe0 | (cp >> 12)));
-        xbuf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-        xbuf_addc(b, (char)(0x80 | (cp & 0x3f)));
-    } else {
-        xbuf_addc(b, (char)(0xf0 | (cp >> 18)));
-        xbuf_addc(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
-        xbuf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-        xbuf_addc(b, (char)(0x80 | (cp & 0x3f)));
-    }
+    static const unsigned char lead[] = {0, 0, 0xc0, 0xe0, 0xf0};
+    int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    xbuf_addc(b, (char)(n == 1 ? cp : (lead[n] | (cp >> (6 * (n - 1))))));
+    for (int i = n - 2; i >= 0; i--)
+        xbuf_addc(b, (char)(0x80 | ((cp >> (6 * i)) & 0x3f)));
 }
 
 /* Well-formed UTF-8: no overlongs, surrogates or values past U+10FFFF. */
@@ -141,8 +131,11 @@ static bool xmcfg_utf8_valid(const char *s, size_t n)
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         unsigned char c = u[i];
-        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                                  : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        size_t len = c < 0x80                 ? 1
+                     : c >= 0xc2 && c <= 0xdf ? 2
+                     : c >= 0xe0 && c <= 0xef ? 3
+                     : c >= 0xf0 && c <= 0xf4 ? 4
+                                              : 0;
         if (len == 0 || n - i < len)
             return false;
         uint32_t cp = len == 1 ? c : c & (0x7f >> len);
@@ -199,38 +192,24 @@ static int xmcfg_lex_escape(xmcfg_lexer *lx, xbuf *out)
     if (xmcfg_eat_newline(lx))
         return 0; /* backslash-newline continues the string */
     char c = *lx->p++;
+    static const char simple[] = "\\'\"abfnrtv", value[] = "\\'\"\a\b\f\n\r\t\v";
+    const char *hit = c ? strchr(simple, c) : NULL;
+    if (hit) {
+        xbuf_addc(out, value[hit - simple]);
+        return 0;
+    }
     uint32_t cp;
-    switch (c) {
-    case '\\': case '\'': case '"': xbuf_addc(out, c); return 0;
-    case 'a': xbuf_addc(out, '\a'); return 0;
-    case 'b': xbuf_addc(out, '\b'); return 0;
-    case 'f': xbuf_addc(out, '\f'); return 0;
-    case 'n': xbuf_addc(out, '\n'); return 0;
-    case 'r': xbuf_addc(out, '\r'); return 0;
-    case 't': xbuf_addc(out, '\t'); return 0;
-    case 'v': xbuf_addc(out, '\v'); return 0;
-    case 'x':
-        if (xmcfg_lex_hex_escape(lx, c, 2, &cp) < 0)
+    if (c == 'x' || c == 'u' || c == 'U') {
+        if (xmcfg_lex_hex_escape(lx, c, c == 'x' ? 2 : c == 'u' ? 4 : 8, &cp) < 0)
             return -1;
-        break;
-    case 'u':
-        if (xmcfg_lex_hex_escape(lx, c, 4, &cp) < 0)
-            return -1;
-        break;
-    case 'U':
-        if (xmcfg_lex_hex_escape(lx, c, 8, &cp) < 0)
-            return -1;
-        break;
-    case 'N':
+    } else if (c >= '0' && c <= '7') {
+        cp = (uint32_t)(c - '0');
+        for (int i = 0; i < 2 && lx->p < lx->end && *lx->p >= '0' && *lx->p <= '7'; i++)
+            cp = cp * 8 + (uint32_t)(*lx->p++ - '0');
+    } else if (c == 'N') {
         xmcfg_error(lx, lx->line, "named escapes (\\N{...}) are not supported; use \\u");
         return -1;
-    default:
-        if (c >= '0' && c <= '7') {
-            cp = (uint32_t)(c - '0');
-            for (int i = 0; i < 2 && lx->p < lx->end && *lx->p >= '0' && *lx->p <= '7'; i++)
-                cp = cp * 8 + (uint32_t)(*lx->p++ - '0');
-            break;
-        }
+    } else {
         /* Python keeps an unrecognised escape as it is written. */
         xbuf_addc(out, '\\');
         xbuf_addc(out, c);
@@ -241,8 +220,8 @@ static int xmcfg_lex_escape(xmcfg_lexer *lx, xbuf *out)
         return -1;
     }
     if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        xmcfg_error(lx, lx->line, "escape \\%c gives U+%04" PRIX32 ", which UTF-8 cannot hold",
-                    c, cp);
+        xmcfg_error(lx, lx->line, "escape \\%c gives U+%04" PRIX32 ", which UTF-8 cannot hold", c,
+                    cp);
         return -1;
     }
     xmcfg_utf8_put(out, cp);
@@ -373,8 +352,7 @@ static int xmcfg_lex_number(xmcfg_lexer *lx)
         if (d < 0)
             return -1;
         if (d == 0) {
-            xmcfg_error(lx, lx->line, "invalid number literal '%.*s'", (int)(lx->p - start),
-                        start);
+            xmcfg_error(lx, lx->line, "invalid number literal '%.*s'", (int)(lx->p - start), start);
             return -1;
         }
     } else {
@@ -417,8 +395,9 @@ static int xmcfg_lex_number(xmcfg_lexer *lx)
                 return -1;
             }
         } else if (zeros && zeros < n) {
-            xmcfg_error(lx, lx->line, "leading zeros are not allowed in '%s' (write 0o%s for octal)",
-                        buf, buf + zeros);
+            xmcfg_error(lx, lx->line,
+                        "leading zeros are not allowed in '%s' (write 0o%s for octal)", buf,
+                        buf + zeros);
             return -1;
         }
     }
@@ -448,10 +427,9 @@ static int xmcfg_lex_number(xmcfg_lexer *lx)
 static size_t xmcfg_op_len(const char *p, size_t avail)
 {
     static const char *const ops[] = {
-        "**=", "//=", ">>=", "<<=", "...", "**", "//", "<<", ">>", "<=", ">=", "==", "!=",
-        "->",  ":=",  "+=",  "-=",  "*=",  "/=", "%=", "&=", "|=", "^=", "@=", "+",  "-",
-        "*",   "/",   "%",   "&",   "|",   "^",  "~",  "<",  ">",  "=",  "@",  ":",  ".",
-        ",",   ";"};
+        "**=", "//=", ">>=", "<<=", "...", "**", "//", "<<", ">>", "<=", ">=", "==", "!=", "->",
+        ":=",  "+=",  "-=",  "*=",  "/=",  "%=", "&=", "|=", "^=", "@=", "+",  "-",  "*",  "/",
+        "%",   "&",   "|",   "^",   "~",   "<",  ">",  "=",  "@",  ":",  ".",  ",",  ";"};
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         size_t n = strlen(ops[i]);
         if (n <= avail && memcmp(p, ops[i], n) == 0)
@@ -638,8 +616,10 @@ static void xmcfg_refuse_token(xmcfg_lexer *lx, const char *var)
         else if (xmcfg_tok_is(lx, "."))
             xmcfg_error(lx, t->line, "%s has an attribute access '.': " XMCFG_REFUSAL, where);
         else if (xmcfg_tok_is(lx, "{"))
-            xmcfg_error(lx, t->line, "%s has a dict or set: xm configs hold strings, numbers "
-                        "and lists", where);
+            xmcfg_error(lx, t->line,
+                        "%s has a dict or set: xm configs hold strings, numbers "
+                        "and lists",
+                        where);
         else
             xmcfg_error(lx, t->line, "%s uses the operator '%.*s': " XMCFG_REFUSAL, where, n,
                         t->text);
@@ -658,8 +638,10 @@ static void xmcfg_refuse_token(xmcfg_lexer *lx, const char *var)
         else if (xmcfg_tok_is(lx, "."))
             xmcfg_error(lx, line, "%s uses the attribute '%s.': " XMCFG_REFUSAL, where, name);
         else
-            xmcfg_error(lx, line, "%s refers to the name '%s' (only True, False and None may "
-                        "appear): " XMCFG_REFUSAL, where, name);
+            xmcfg_error(lx, line,
+                        "%s refers to the name '%s' (only True, False and None may "
+                        "appear): " XMCFG_REFUSAL,
+                        where, name);
         break;
     }
     case XMCFG_TOK_NEWLINE:
@@ -758,8 +740,8 @@ static xmlrpc_value *xmcfg_parse_literal(xmcfg_lexer *lx, const char *var)
         }
         v = xmlrpc_string_n(all.data ? all.data : "", all.len);
         xbuf_clear(&all);
-    } else if (t->kind == XMCFG_TOK_INT || t->kind == XMCFG_TOK_FLOAT ||
-               xmcfg_tok_is(lx, "-") || xmcfg_tok_is(lx, "+")) {
+    } else if (t->kind == XMCFG_TOK_INT || t->kind == XMCFG_TOK_FLOAT || xmcfg_tok_is(lx, "-") ||
+               xmcfg_tok_is(lx, "+")) {
         /* A sign directly on a number is part of the literal, as ast.literal_eval has it. */
         bool neg = false;
         if (t->kind == XMCFG_TOK_OP) {
@@ -768,8 +750,8 @@ static xmlrpc_value *xmcfg_parse_literal(xmcfg_lexer *lx, const char *var)
             if (xmcfg_lex(lx) < 0)
                 return NULL;
             if (t->kind != XMCFG_TOK_INT && t->kind != XMCFG_TOK_FLOAT) {
-                xmcfg_error(lx, t->line,
-                            "the value of '%s' uses the operator '%c': " XMCFG_REFUSAL, var, sign);
+                xmcfg_error(lx, t->line, "the value of '%s' uses the operator '%c': " XMCFG_REFUSAL,
+                            var, sign);
                 return NULL;
             }
         }
@@ -866,8 +848,7 @@ static int xmcfg_parse_statement(xmcfg_lexer *lx, xmlrpc_value *vars)
         return -1;
     if (!xmcfg_tok_is(lx, "=")) {
         if (t->kind == XMCFG_TOK_OP && t->len >= 2 && t->text[t->len - 1] == '=' &&
-            !xmcfg_tok_is(lx, "==") && !xmcfg_tok_is(lx, "<=") && !xmcfg_tok_is(lx, ">=") &&
-            !xmcfg_tok_is(lx, "!="))
+            !strchr("=<>!", t->text[0]))
             xmcfg_error(lx, line, "'%s %.*s' is an augmented assignment: " XMCFG_REFUSAL, name,
                         (int)t->len, t->text);
         else if (xmcfg_tok_is(lx, "."))
@@ -885,11 +866,6 @@ static int xmcfg_parse_statement(xmcfg_lexer *lx, xmlrpc_value *vars)
     xmlrpc_value *v = xmcfg_parse_rhs(lx, name);
     if (!v)
         return -1;
-    if (xmcfg_tok_is(lx, "=")) {
-        xmlrpc_value_free(v);
-        xmcfg_error(lx, lx->tok.line, "chained assignment to '%s' is " XMCFG_REFUSAL, name);
-        return -1;
-    }
     if (vars->u.st.n >= XMCFG_MAX_VARS && !xmlrpc_struct_get(vars, name)) {
         xmlrpc_value_free(v);
         xmcfg_error(lx, line, "more than %d variables", XMCFG_MAX_VARS);
@@ -1015,15 +991,21 @@ fail_vars:
 /* ---- variables -> def ---- */
 
 typedef enum {
-    XMCFG_VAR_STR,    /* a string */
-    XMCFG_VAR_INT,    /* a whole number (or a string of digits, as Xen's int() took) */
-    XMCFG_VAR_CPUS,   /* a string, or one CPU number */
-    XMCFG_VAR_FLAG,   /* 0/1, True/False */
-    XMCFG_VAR_LIST,   /* a list of strings */
-    XMCFG_VAR_STRS,   /* a string or a list of strings */
+    XMCFG_VAR_STR,  /* a string */
+    XMCFG_VAR_INT,  /* a whole number (or a string of digits, as Xen's int() took) */
+    XMCFG_VAR_CPUS, /* a string, or one CPU number */
+    XMCFG_VAR_FLAG, /* 0/1, True/False */
+    XMCFG_VAR_LIST, /* a list of strings */
+    XMCFG_VAR_STRS, /* a string or a list of strings */
 } xmcfg_var_kind;
 
-typedef enum { XMCFG_AT_TOP, XMCFG_AT_IMAGE, XMCFG_AT_BUILDER, XMCFG_AT_DISK, XMCFG_AT_VIF } xmcfg_var_place;
+typedef enum {
+    XMCFG_AT_TOP,
+    XMCFG_AT_IMAGE,
+    XMCFG_AT_BUILDER,
+    XMCFG_AT_DISK,
+    XMCFG_AT_VIF
+} xmcfg_var_place;
 
 /* The variables xend understands and where create.py put each in the (vm ...) sxp. */
 static const struct {
@@ -1039,9 +1021,6 @@ static const struct {
     {"vcpus", XMCFG_VAR_INT, XMCFG_AT_TOP, "vcpus"},
     {"vcpu_avail", XMCFG_VAR_INT, XMCFG_AT_TOP, "vcpu_avail"},
     {"cpus", XMCFG_VAR_CPUS, XMCFG_AT_TOP, "cpus"},
-    {"on_poweroff", XMCFG_VAR_STR, XMCFG_AT_TOP, "on_poweroff"},
-    {"on_reboot", XMCFG_VAR_STR, XMCFG_AT_TOP, "on_reboot"},
-    {"on_crash", XMCFG_VAR_STR, XMCFG_AT_TOP, "on_crash"},
     {"builder", XMCFG_VAR_STR, XMCFG_AT_BUILDER, NULL},
     {"kernel", XMCFG_VAR_STR, XMCFG_AT_IMAGE, "kernel"},
     {"ramdisk", XMCFG_VAR_STR, XMCFG_AT_IMAGE, "ramdisk"},
@@ -1053,6 +1032,9 @@ static const struct {
     {"apic", XMCFG_VAR_FLAG, XMCFG_AT_IMAGE, "apic"},
     {"pae", XMCFG_VAR_FLAG, XMCFG_AT_IMAGE, "pae"},
     {"serial", XMCFG_VAR_STRS, XMCFG_AT_IMAGE, "serial"},
+    {"on_poweroff", XMCFG_VAR_STR, XMCFG_AT_TOP, "on_poweroff"},
+    {"on_reboot", XMCFG_VAR_STR, XMCFG_AT_TOP, "on_reboot"},
+    {"on_crash", XMCFG_VAR_STR, XMCFG_AT_TOP, "on_crash"},
     {"disk", XMCFG_VAR_LIST, XMCFG_AT_DISK, NULL},
     {"vif", XMCFG_VAR_LIST, XMCFG_AT_VIF, NULL},
 };
@@ -1060,15 +1042,13 @@ static const struct {
 
 static const char *xmcfg_type_desc(const xmlrpc_value *v)
 {
-    switch (v->type) {
-    case XMLRPC_INT:
-    case XMLRPC_I8: return "an integer";
-    case XMLRPC_DOUBLE: return "a float";
-    case XMLRPC_BOOL: return "a boolean";
-    case XMLRPC_STRING: return "a string";
-    case XMLRPC_ARRAY: return "a list";
-    default: return "None";
-    }
+    if (v->type == XMLRPC_INT || v->type == XMLRPC_I8)
+        return "an integer";
+    return v->type == XMLRPC_DOUBLE   ? "a float"
+           : v->type == XMLRPC_BOOL   ? "a boolean"
+           : v->type == XMLRPC_STRING ? "a string"
+           : v->type == XMLRPC_ARRAY  ? "a list"
+                                      : "None";
 }
 
 /* Re-report the pending error with the file (and what in it) in front. */
@@ -1129,8 +1109,8 @@ static const char *xmcfg_var_text(const char *what, const char *name, xmcfg_var_
     if ((v->type == XMLRPC_INT || v->type == XMLRPC_I8) && v->u.i < 0 && kind != XMCFG_VAR_STR)
         xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: '%s' must not be negative", what, name);
     else
-        xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: '%s' must be %s, not %s", what, name,
-                          want, xmcfg_type_desc(v));
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: '%s' must be %s, not %s", what, name, want,
+                          xmcfg_type_desc(v));
     return NULL;
 }
 
@@ -1161,7 +1141,8 @@ static xmlrpc_value *xmcfg_disk_sxp(const char *what, const char *entry, domain_
                           what, entry);
     } else {
         if (*dom && strcmp(dom, "0") != 0 && strcmp(dom, "Domain-0") != 0)
-            domain_warnings_add(w, "%s: disk '%.200s': the backend domain '%.64s' is ignored "
+            domain_warnings_add(w,
+                                "%s: disk '%.200s': the backend domain '%.64s' is ignored "
                                 "(xend serves every disk itself)",
                                 what, entry, dom);
         vbd = sxp_list("vbd");
@@ -1177,8 +1158,8 @@ static xmlrpc_value *xmcfg_disk_sxp(const char *what, const char *entry, domain_
  * are xm's; those xend has no use for are accepted with a warning, as they were valid. */
 static xmlrpc_value *xmcfg_vif_sxp(const char *what, const char *entry, domain_warnings *w)
 {
-    static const char *const keys[] = {"mac",    "bridge",  "model",  "ip",  "script",
-                                       "type",   "backend", "vifname", "rate"};
+    static const char *const keys[] = {"mac",  "bridge",  "model",   "ip",  "script",
+                                       "type", "backend", "vifname", "rate"};
     const size_t nused = 3; /* the first three */
     xmlrpc_value *items = xmcfg_split(entry), *vif = sxp_list("vif");
     for (size_t i = 0; i < items->u.a.n; i++) {
@@ -1227,8 +1208,9 @@ static int xmcfg_add_devices(domain_def *def, const char *what, const char *name
     for (size_t i = 0; i < list->u.a.n; i++) {
         const xmlrpc_value *e = list->u.a.items[i];
         if (e->type != XMLRPC_STRING) {
-            xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: '%s' entry %zu must be a string, not %s",
-                              what, name, i + 1, xmcfg_type_desc(e));
+            xend_error_report(XEND_ERR_CONFIG_INVALID,
+                              "%s: '%s' entry %zu must be a string, not %s", what, name, i + 1,
+                              xmcfg_type_desc(e));
             return -1;
         }
         if ((disks ? def->ndisks >= DOMAIN_DISKS_MAX : def->nnics >= DOMAIN_NICS_MAX)) {
@@ -1236,8 +1218,8 @@ static int xmcfg_add_devices(domain_def *def, const char *what, const char *name
                               disks ? DOMAIN_DISKS_MAX : DOMAIN_NICS_MAX, name);
             return -1;
         }
-        xmlrpc_value *dev = disks ? xmcfg_disk_sxp(what, e->u.s.ptr, w)
-                                  : xmcfg_vif_sxp(what, e->u.s.ptr, w);
+        xmlrpc_value *dev =
+            disks ? xmcfg_disk_sxp(what, e->u.s.ptr, w) : xmcfg_vif_sxp(what, e->u.s.ptr, w);
         if (!dev)
             return -1;
         domain_disk disk;
@@ -1300,8 +1282,10 @@ domain_def *xmcfg_to_def(const xmlrpc_value *vars, const char *what, domain_warn
             continue; /* None means "the default", as it did for xm */
         if (xmcfg_vars[k].kind == XMCFG_VAR_LIST) {
             if (v->type != XMLRPC_ARRAY) {
-                xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: '%s' must be a list of strings, "
-                                  "not %s", what, xmcfg_vars[k].name, xmcfg_type_desc(v));
+                xend_error_report(XEND_ERR_CONFIG_INVALID,
+                                  "%s: '%s' must be a list of strings, "
+                                  "not %s",
+                                  what, xmcfg_vars[k].name, xmcfg_type_desc(v));
                 goto out;
             }
             if (xmcfg_vars[k].place == XMCFG_AT_DISK)
@@ -1315,9 +1299,10 @@ domain_def *xmcfg_to_def(const xmlrpc_value *vars, const char *what, domain_warn
             for (size_t i = 0; i < v->u.a.n; i++) {
                 const xmlrpc_value *e = v->u.a.items[i];
                 if (e->type != XMLRPC_STRING) {
-                    xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: '%s' entry %zu must be a "
-                                      "string, not %s", what, xmcfg_vars[k].name, i + 1,
-                                      xmcfg_type_desc(e));
+                    xend_error_report(XEND_ERR_CONFIG_INVALID,
+                                      "%s: '%s' entry %zu must be a "
+                                      "string, not %s",
+                                      what, xmcfg_vars[k].name, i + 1, xmcfg_type_desc(e));
                     goto out;
                 }
                 xmlrpc_value *pair = sxp_list(xmcfg_vars[k].key);
@@ -1453,8 +1438,7 @@ static void xmcfg_emit_list(xbuf *out, const char *name, const xmlrpc_value *ite
 }
 
 /* The devices of class cls as xm entries: "uname,dev,mode" or "mac=..,bridge=..". */
-static void xmcfg_emit_devices(xbuf *out, const xmlrpc_value *d, const char *cls,
-                               const char *name)
+static void xmcfg_emit_devices(xbuf *out, const xmlrpc_value *d, const char *cls, const char *name)
 {
     xmlrpc_value *entries = xmlrpc_array();
     for (size_t i = 1; i < d->u.a.n; i++) {
@@ -1501,37 +1485,42 @@ static void xmcfg_emit_serial(xbuf *out, const xmlrpc_value *spec)
     xmlrpc_value_free(ports);
 }
 
+/* One assignment a line, in the order of xmcfg_vars, from the (vm ...) xmcfg_to_def reads. */
 void xmcfg_format(const domain_def *def, xbuf *out)
 {
     xmlrpc_value *d = domain_sxp_format(def, NULL);
-    char b1[32], b2[32];
-    xmcfg_emit_str(out, "name", sxp_child_value(d, "name", b1));
-    xmcfg_emit_str(out, "uuid", sxp_child_value(d, "uuid", b1));
-    const char *mem = sxp_child_value(d, "memory", b1), *max = sxp_child_value(d, "maxmem", b2);
-    xmcfg_emit_int(out, "memory", mem);
-    if (mem && max && strcmp(mem, max) != 0)
-        xmcfg_emit_int(out, "maxmem", max);
-    xmcfg_emit_int(out, "vcpus", sxp_child_value(d, "vcpus", b1));
-    xmcfg_emit_int(out, "vcpu_avail", sxp_child_value(d, "vcpu_avail", b1));
-    xmcfg_emit_str(out, "cpus", sxp_child_value(d, "cpus", b1));
-
     const xmlrpc_value *image = sxp_child(d, "image");
     const xmlrpc_value *spec = image && image->u.a.n == 2 ? image->u.a.items[1] : NULL;
-    if (spec) {
-        xmcfg_emit_str(out, "builder", sxp_name(spec));
-        xmcfg_emit_str(out, "kernel", sxp_child_value(spec, "kernel", b1));
-        xmcfg_emit_str(out, "ramdisk", sxp_child_value(spec, "ramdisk", b1));
-        xmcfg_emit_str(out, "extra", sxp_child_value(spec, "args", b1));
-        xmcfg_emit_str(out, "boot", sxp_child_value(spec, "boot", b1));
-        xmcfg_emit_int(out, "acpi", sxp_child_value(spec, "acpi", b1));
-        xmcfg_emit_int(out, "apic", sxp_child_value(spec, "apic", b1));
-        xmcfg_emit_int(out, "pae", sxp_child_value(spec, "pae", b1));
-        xmcfg_emit_serial(out, spec);
+    char b1[32], b2[32];
+    for (size_t k = 0; k < XMCFG_NVARS; k++) {
+        const char *name = xmcfg_vars[k].name, *value = NULL;
+        switch (xmcfg_vars[k].place) {
+        case XMCFG_AT_TOP:
+            value = sxp_child_value(d, xmcfg_vars[k].key, b1);
+            /* maxmem only when it says more than memory */
+            if (value && strcmp(name, "maxmem") == 0) {
+                const char *mem = sxp_child_value(d, "memory", b2);
+                value = mem && strcmp(mem, value) == 0 ? NULL : value;
+            }
+            break;
+        case XMCFG_AT_BUILDER:
+            value = sxp_name(spec);
+            break;
+        case XMCFG_AT_IMAGE:
+            if (spec && xmcfg_vars[k].kind == XMCFG_VAR_STRS)
+                xmcfg_emit_serial(out, spec);
+            else
+                value = sxp_child_value(spec, xmcfg_vars[k].key, b1);
+            break;
+        case XMCFG_AT_DISK:
+        case XMCFG_AT_VIF:
+            xmcfg_emit_devices(out, d, xmcfg_vars[k].place == XMCFG_AT_DISK ? "vbd" : "vif", name);
+            break;
+        }
+        if (xmcfg_vars[k].kind == XMCFG_VAR_INT || xmcfg_vars[k].kind == XMCFG_VAR_FLAG)
+            xmcfg_emit_int(out, name, value);
+        else
+            xmcfg_emit_str(out, name, value);
     }
-    xmcfg_emit_str(out, "on_poweroff", sxp_child_value(d, "on_poweroff", b1));
-    xmcfg_emit_str(out, "on_reboot", sxp_child_value(d, "on_reboot", b1));
-    xmcfg_emit_str(out, "on_crash", sxp_child_value(d, "on_crash", b1));
-    xmcfg_emit_devices(out, d, "vbd", "disk");
-    xmcfg_emit_devices(out, d, "vif", "vif");
     xmlrpc_value_free(d);
 }

@@ -26,12 +26,15 @@ xmlrpc_value *xmcfg_parse_vars(const char *text, size_t len, const char *what,
                                const char *const *overrides, size_t n);
 
 /* Variables -> def. Understood: name (default: basename of what without extension),
- * uuid, memory (MiB), maxmem, vcpus, cpus, kernel, ramdisk, root ("root=" prepended to the
- * cmdline), extra, builder ('linux' -> os type linux, 'hvm' -> hvm), on_poweroff,
- * on_reboot, on_crash, disk=['phy:DEV,VDEV,MODE', 'file:/p,xvda1,w', 'tap:aio:/p,xvdb,r'],
+ * uuid, memory (MiB), maxmem, vcpus, vcpu_avail, cpus, kernel, ramdisk, ip, root ("root="
+ * prepended to the cmdline), extra, builder ('linux' (the default) -> os type linux,
+ * 'hvm' -> hvm), on_poweroff, on_reboot, on_crash (xm's default: restart),
+ * disk=['phy:DEV,VDEV,MODE', 'file:/p,xvda1,w', 'tap:aio:/p,xvdb,r'],
  * vif=['mac=..,bridge=..,model=..,type=..', ''], acpi, apic, pae, boot ('c','d','n'),
- * serial. Unknown variables go into w as warnings. Returns a validated def or NULL with
- * CONFIG_INVALID reported naming the variable. */
+ * serial (a string or a list). None means the default. Unknown variables, and vif options
+ * xend does not use, go into w as warnings. The meaning is domain_sxp_parse's: the
+ * variables become the (vm ...) sxp xm sent to Xend. Returns a validated def or NULL with
+ * CONFIG_INVALID (INVALID_NAME for a bad name) reported naming the file and variable. */
 domain_def *xmcfg_to_def(const xmlrpc_value *vars, const char *what, domain_warnings *w);
 
 /* Convenience: parse text + overrides straight to a def. */

@@ -59,8 +59,17 @@ void xmlrpc_response_clear(xmlrpc_response *resp);
  * reported (INVALID_CHAR / PROTOCOL_INTERNAL); out then holds a partial document. */
 #define XMLRPC_ENCODE_MAX_DEPTH 256
 int xmlrpc_encode_value(xbuf *out, const xmlrpc_value *v);
+/* The text of a number as the encoder writes it (no element around it), for handlers that
+ * write large replies directly (XMLRPC_RAW). */
+void xmlrpc_encode_int_text(xbuf *out, int64_t v);
+void xmlrpc_encode_double_text(xbuf *out, double d); /* caller guarantees isfinite(d) */
+
 int xmlrpc_encode_call(xbuf *out, const char *method, const xmlrpc_value *params_array);
 int xmlrpc_encode_response(xbuf *out, const xmlrpc_value *result);
+/* The same, consuming result (freed in every case): a RAW result with
+ * xmlrpc_response_head_len() bytes of room in front becomes the reply without a copy. */
+int xmlrpc_encode_response_take(xbuf *out, xmlrpc_value *result);
+size_t xmlrpc_response_head_len(void);
 /* Always succeeds: characters XML cannot carry in msg are replaced by U+FFFD. */
 void xmlrpc_encode_fault(xbuf *out, int code, const char *msg);
 

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #define SIG_MAX_PARAMS 16
-#define SIG_MAX_ALTS 4
+#define SIG_MAX_ALTS 8
+/* "any" in a signature (the compatibility namespace, whose old callers mixed types). */
+#define SIG_ANY XMLRPC_TYPE_LAST
 
 typedef struct {
     unsigned nparams;
@@ -65,7 +67,7 @@ static int parse_signature(const xmlrpc_method *m, entry *e)
                 goto bad;
             memcpy(name, w, (size_t)(p - w));
             name[p - w] = '\0';
-            int t = xmlrpc_type_parse(name);
+            int t = strcmp(name, "any") == 0 ? (int)SIG_ANY : xmlrpc_type_parse(name);
             if (t < 0)
                 goto bad;
             if (first) {
@@ -164,6 +166,11 @@ const xmlrpc_method *const *xmlrpc_registry_list(const xmlrpc_registry *reg, siz
     return reg->list;
 }
 
+static const char *sig_type_name(xmlrpc_type t)
+{
+    return t == SIG_ANY ? "any" : xmlrpc_type_name(t);
+}
+
 /* "int, string" for messages */
 static void signature_params_text(const signature *s, char *buf, size_t size)
 {
@@ -171,15 +178,17 @@ static void signature_params_text(const signature *s, char *buf, size_t size)
     buf[0] = '\0';
     for (unsigned i = 0; i < s->nparams && off < size; i++)
         off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? ", " : "",
-                                xmlrpc_type_name(s->params[i]));
+                                sig_type_name(s->params[i]));
     if (s->nparams == 0)
         snprintf(buf, size, "no parameters");
 }
 
 static bool type_accepts(xmlrpc_type declared, xmlrpc_type actual)
 {
-    return declared == actual || (declared == XMLRPC_I8 && actual == XMLRPC_INT);
+    return declared == actual || declared == SIG_ANY ||
+           (declared == XMLRPC_I8 && actual == XMLRPC_INT);
 }
+
 
 /* Check params against the entry's signatures; 0 if one matches, else -1 with
  * INVALID_PARAMS reported naming the parameter. */
@@ -208,7 +217,7 @@ static int check_params(const entry *e, const xmlrpc_value *params)
                 signature_params_text(by_count, want, sizeof(want));
                 xend_error_report(XEND_ERR_INVALID_PARAMS,
                                   "%s: parameter %u must be %s, not %s (expects %s)",
-                                  e->method->name, i + 1, xmlrpc_type_name(by_count->params[i]),
+                                  e->method->name, i + 1, sig_type_name(by_count->params[i]),
                                   xmlrpc_type_name(got), want);
                 return -1;
             }
@@ -306,9 +315,9 @@ static xmlrpc_value *sys_method_signature(xmlrpc_caller *caller, const xmlrpc_va
     xmlrpc_value *sigs = xmlrpc_array();
     for (unsigned a = 0; a < e->nalts; a++) {
         xmlrpc_value *s = xmlrpc_array();
-        xmlrpc_array_append(s, xmlrpc_string(xmlrpc_type_name(e->alts[a].ret)));
+        xmlrpc_array_append(s, xmlrpc_string(sig_type_name(e->alts[a].ret)));
         for (unsigned i = 0; i < e->alts[a].nparams; i++)
-            xmlrpc_array_append(s, xmlrpc_string(xmlrpc_type_name(e->alts[a].params[i])));
+            xmlrpc_array_append(s, xmlrpc_string(sig_type_name(e->alts[a].params[i])));
         xmlrpc_array_append(sigs, s);
     }
     return sigs;
@@ -451,6 +460,7 @@ int xmlrpc_registry_handle(xmlrpc_registry *reg, xmlrpc_decoder *dec, xmlrpc_cal
     xbuf_reset(out);
     xend_error_reset();
     caller->deferred = false;
+    bool encoded = false;
     if (xmlrpc_decode_call(dec, body, len, &method, &params) == 0) {
         result = xmlrpc_registry_call(reg, caller, method, params);
         if (result == XMLRPC_DEFERRED && caller->can_defer) {
@@ -464,14 +474,17 @@ int xmlrpc_registry_handle(xmlrpc_registry *reg, xmlrpc_decoder *dec, xmlrpc_cal
             xend_error_report(XEND_ERR_INTERNAL, "%s deferred on a transport that cannot wait",
                               method);
         }
-        if (result && xmlrpc_encode_response(out, result) < 0) {
-            xmlrpc_value_free(result);
+        if (result) {
+            bool ok = xmlrpc_encode_response_take(out, result) == 0;
             result = NULL;
-            xbuf_reset(out);
+            if (ok)
+                encoded = true;
+            else
+                xbuf_reset(out);
         }
     }
     int code = 0;
-    if (!result) {
+    if (!encoded) {
         const xend_error *err = xend_error_last();
         code = err->code ? err->code : XEND_ERR_INTERNAL;
         if (code == XEND_ERR_INTERNAL && caller->trace_ok && err->trace[0]) {

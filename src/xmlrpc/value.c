@@ -119,6 +119,15 @@ xmlrpc_value *xmlrpc_nil(void)
     return value_new(XMLRPC_NIL);
 }
 
+xmlrpc_value *xmlrpc_raw_take(char *buf, size_t head, size_t len)
+{
+    xmlrpc_value *v = value_new(XMLRPC_RAW);
+    v->u.s.ptr = buf + head;
+    v->u.s.len = len;
+    v->u.s.head = head;
+    return v;
+}
+
 xmlrpc_value *xmlrpc_array(void)
 {
     return value_new(XMLRPC_ARRAY);
@@ -200,6 +209,7 @@ static xmlrpc_value *value_copy_shallow(const xmlrpc_value *v, walk_stack *w)
     case XMLRPC_STRING:
     case XMLRPC_BASE64:
     case XMLRPC_DATETIME:
+    case XMLRPC_RAW:
         c->u.s.ptr = xstrndup(v->u.s.ptr, v->u.s.len);
         c->u.s.len = v->u.s.len;
         break;
@@ -256,6 +266,7 @@ static bool value_equal_shallow(const xmlrpc_value *a, const xmlrpc_value *b, wa
     case XMLRPC_STRING:
     case XMLRPC_BASE64:
     case XMLRPC_DATETIME:
+    case XMLRPC_RAW:
         return a->u.s.len == b->u.s.len && memcmp(a->u.s.ptr, b->u.s.ptr, a->u.s.len) == 0;
     case XMLRPC_ARRAY:
         if (a->u.a.n != b->u.a.n)
@@ -309,6 +320,10 @@ void xmlrpc_value_free(xmlrpc_value *v)
         case XMLRPC_BASE64:
         case XMLRPC_DATETIME:
             free(v->u.s.ptr);
+            break;
+        case XMLRPC_RAW:
+            if (v->u.s.ptr)
+                free(v->u.s.ptr - v->u.s.head);
             break;
         case XMLRPC_ARRAY:
             pending = xgrow(pending, &cap, n + v->u.a.n, sizeof(*pending));

@@ -22,7 +22,11 @@ typedef enum {
     XMLRPC_STRUCT,   /* <struct>: named members, unique names */
     XMLRPC_ARRAY,    /* <array>: ordered values */
     XMLRPC_NIL,      /* <nil/>: the nil extension */
-    XMLRPC_TYPE_LAST
+    XMLRPC_TYPE_LAST,
+    /* Internal, never decoded: text already encoded as one "<value>...</value>" (u.s).
+     * Handlers of large replies (domain.list) write them directly instead of building a
+     * tree; only the encoder, copy, equal and free know it. */
+    XMLRPC_RAW
 } xmlrpc_type;
 
 typedef struct xmlrpc_value xmlrpc_value;
@@ -41,6 +45,7 @@ struct xmlrpc_value {
         struct {
             char *ptr; /* NUL-terminated; for BASE64 the raw bytes (+ a NUL) */
             size_t len;
+            size_t head; /* RAW only: ptr - head is the allocation (room reserved in front) */
         } s;           /* STRING, BASE64, DATETIME (canonical text "YYYYMMDDTHH:MM:SS") */
         struct {
             xmlrpc_value **items;
@@ -72,6 +77,10 @@ xmlrpc_value *xmlrpc_base64(const void *data, size_t len);
 /* From a UTC time; NULL with INVALID_ARG reported if out of the representable range. */
 xmlrpc_value *xmlrpc_datetime(time_t t);
 xmlrpc_value *xmlrpc_nil(void);
+/* Takes a malloc'd buffer whose bytes from head to head+len are the encoding of exactly
+ * one <value> element, NUL-terminated. The head bytes in front are spare room: when it is
+ * xmlrpc_response_head_len(), the reply is built in place without copying the value. */
+xmlrpc_value *xmlrpc_raw_take(char *buf, size_t head, size_t len);
 xmlrpc_value *xmlrpc_array(void);
 xmlrpc_value *xmlrpc_struct(void);
 

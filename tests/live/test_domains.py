@@ -5,6 +5,7 @@ against the contract in src/api/methods.def."""
 import itertools
 import os
 import threading
+import time
 import unittest
 import uuid as uuidlib
 import xml.etree.ElementTree as ET
@@ -112,23 +113,21 @@ class DomainTestBase(FaultAssertions, unittest.TestCase):
         f = xendtest.fault_of(self.p.domain.lookup, dom)
         return f is not None and f.faultCode == NO_DOMAIN
 
-    def events_since(self, since):
-        return self.p.event.next(since, 0)["events"]
-
     def wait_event(self, since, dom, event, detail=None, timeout=ASYNC):
-        """Long-poll until an event (dom, event[, detail]) with id > since arrives."""
+        """Long-poll (bounded) until an event (dom, event[, detail]) with id > since
+        arrives; returns it."""
         seen = []
-        deadline_rounds = int(timeout * 10)
         cursor = since
-        for _ in range(max(1, deadline_rounds)):
-            r = self.p.event.next(cursor, 100)
+        deadline = time.monotonic() + timeout * xendtest.SLOW
+        while time.monotonic() < deadline:
+            r = self.p.event.next(cursor, 200)
             for e in r["events"]:
-                seen.append(e)
+                seen.append((e["domain"], e["event"], e["detail"]))
                 if e["domain"] == dom and e["event"] == event and \
                         (detail is None or e["detail"] == detail):
                     return e
             cursor = r["last_id"]
-        self.fail(f"no event {event}/{detail} for {dom}; saw {[(e['domain'], e['event'], e['detail']) for e in seen]}")
+        self.fail(f"no event {event}/{detail} for {dom}; saw {seen}")
 
 
 class DomainTests(DomainTestBase):
@@ -283,6 +282,21 @@ class DomainTests(DomainTestBase):
         sel = self.p.domain.list({"domains": [a, b], "state": "running"})
         self.assertEqual([r["name"] for r in sel], [b])
         self.assertEqual(self.p.domain.list({"domains": []}), [])
+
+    def test_list_filter_empty_state_list(self):
+        """'state' is a set of states: an empty array matches no domain (it is not 'no
+        filter')."""
+        self.define(uniq("empty-state"))
+        self.assertEqual(self.p.domain.list({"state": []}), [])
+
+    def test_domain0_counters(self):
+        """The host's own domain is running and shows its (simulated) cpu time like any
+        running domain, in domain.list and domain.stats."""
+        self.assertTrue(wait_for(lambda: self.p.domain.list({"domains": ["Domain-0"]})[0]
+                                 ["cpu_time"] > 0, 10))
+        s = self.p.domain.stats("Domain-0")
+        self.assertGreater(s["cpu_time"], 0)
+        self.assertEqual(s["memory"], self.row("Domain-0")["memory"])
 
     def test_list_domains_filter_keeps_list_order(self):
         """The rows of a filtered list are in the list's order (Domain-0 first, then by
@@ -440,6 +454,88 @@ class DomainTests(DomainTestBase):
         self.assertTrue(self.gone(name))
         self.assertFalse(os.path.exists(os.path.join(self.daemon.save_dir, name + ".save")))
 
+    def test_on_reboot_actions(self):
+        # destroy: the reboot ends the domain, whatever on_poweroff says.
+        name = uniq("onreboot-d")
+        self.define_started(name, on_reboot="destroy", on_poweroff="restart")
+        self.p.domain.reboot(name)
+        self.wait_state(name, "shutoff")
+        self.assertEqual(self.row(name)["id"], -1)
+        # preserve: kept, stopped, until destroyed.
+        name = uniq("onreboot-p")
+        first = self.define_started(name, on_reboot="preserve")
+        since = self.p.event.current_id()
+        self.p.domain.reboot(name)
+        self.wait_event(since, name, "shutdown", "reboot")
+        r = self.row(name)
+        self.assertEqual((r["state"], r["id"]), ("shutdown", first["id"]))
+        self.assertEqual(self.p.domain.destroy(name)["state"], "shutoff")
+
+    def test_sysrq_reboot_poweroff_crash(self):
+        # 'b' reboots in place, 'o' powers off (on_poweroff applies), 'c' crashes (on_crash).
+        name = uniq("sq-b")
+        first = self.define_started(name)
+        since = self.p.event.current_id()
+        self.assertIs(self.p.domain.sysrq(name, "b"), True)
+        self.wait_event(since, name, "rebooted")
+        r = self.row(name)
+        self.assertEqual((r["state"], r["reason"], r["id"]), ("running", "rebooted", first["id"]))
+        name = uniq("sq-o")
+        self.define_started(name)
+        self.p.domain.sysrq(name, "o")
+        self.wait_state(name, "shutoff")
+        self.assertEqual(self.row(name)["reason"], "shutdown")
+        name = uniq("sq-o-restart")
+        first = self.define_started(name, on_poweroff="restart")
+        since = self.p.event.current_id()
+        self.p.domain.sysrq(name, "o")
+        self.wait_event(since, name, "started")
+        r = self.row(name)
+        self.assertEqual(r["state"], "running")
+        self.assertNotEqual(r["id"], first["id"])
+        # on_crash: destroy / restart / preserve.
+        for action in ("destroy", "restart", "rename-restart", "preserve"):
+            with self.subTest(on_crash=action):
+                name = uniq("crash-" + action)
+                first = self.define_started(name, on_crash=action)
+                since = self.p.event.current_id()
+                self.assertIs(self.p.domain.sysrq(name, "c"), True)
+                self.wait_event(since, name, "crashed" if action == "preserve" else "stopped")
+                if action in ("restart", "rename-restart"):
+                    self.wait_event(since, name, "started")
+                r = self.row(name)
+                want = {"destroy": "shutoff", "preserve": "crashed"}.get(action, "running")
+                self.assertEqual(r["state"], want)
+                if want == "running":
+                    self.assertNotEqual(r["id"], first["id"])
+                else:
+                    self.assertEqual(r["reason"], "crashed" if want == "shutoff"
+                                     else "panicked")
+                self.assertIn(name, {x["name"] for x in self.p.domain.list(
+                    {"state": want})})
+        # A transient domain that crashes with on_crash=destroy is gone.
+        t = uniq("crash-t")
+        self.p.domain.create(domain_xml(t))
+        self.p.domain.sysrq(t, "c")
+        self.assertTrue(wait_for(lambda: self.gone(t), ASYNC))
+
+    def test_destroy_crashed_domain(self):
+        """A domain kept CRASHED by on_crash=preserve stays until destroyed: destroy must
+        accept it (a persistent one becomes shutoff, a transient one goes away), or a
+        crashed transient domain could never be removed."""
+        name = uniq("crashed-p")
+        self.define_started(name, on_crash="preserve")
+        self.p.domain.sysrq(name, "c")
+        self.wait_state(name, "crashed")
+        row = self.p.domain.destroy(name)
+        self.assertEqual(row["state"], "shutoff")
+        t = uniq("crashed-t")
+        self.p.domain.create(domain_xml(t, on_crash="preserve"))
+        self.p.domain.sysrq(t, "c")
+        self.wait_state(t, "crashed")
+        self.p.domain.destroy(t)
+        self.assertTrue(self.gone(t))
+
     # ---- save / restore, suspend / resume ----
 
     def test_save_restore_persistent_in_place(self):
@@ -511,6 +607,32 @@ class DomainTests(DomainTestBase):
         # ... and resume can leave it paused.
         self.p.domain.suspend(name)
         self.assertEqual(self.p.domain.resume(name, True)["state"], "paused")
+
+    def test_restore_over_suspended_domain(self):
+        """domain.restore of a persistent domain that has a managed-save image: either
+        refused (the domain stays suspended), or the stale image is discarded, so that the
+        domain, once stopped, boots afresh instead of resuming an old memory image."""
+        name = uniq("stale")
+        self.define_started(name, memory=131072)
+        path = os.path.join(self.daemon.dir, name + ".save")
+        self.p.domain.save(name, path)
+        self.p.domain.start(name)
+        self.p.domain.set_memory(name, 100000)
+        self.p.domain.suspend(name)
+        image = os.path.join(self.daemon.save_dir, name + ".save")
+        f = xendtest.fault_of(self.p.domain.restore, path)
+        if f is not None:
+            self.assertEqual(f.faultCode, OPERATION_INVALID, f.faultString)
+            r = self.row(name)
+            self.assertEqual((r["state"], r["managed_save"]), ("suspended", True))
+            self.assertTrue(os.path.exists(image))
+            return
+        r = self.row(name)
+        self.assertEqual((r["state"], r["managed_save"]), ("running", False))
+        self.assertFalse(os.path.exists(image), "the managed-save image outlived the restore")
+        self.p.domain.destroy(name)
+        row = self.p.domain.start(name)
+        self.assertEqual(row["reason"], "booted", row)
 
     # ---- memory and vCPUs ----
 
@@ -813,7 +935,7 @@ class DomainTests(DomainTestBase):
         # Paused: they stand still.
         self.p.domain.pause(name)
         a = self.p.domain.stats(name)
-        threading.Event().wait(0.3)
+        time.sleep(0.3)
         b = self.p.domain.stats(name)
         self.assertEqual(a, b)
         self.assertEqual(self.row(name)["cpu_time"], b["cpu_time"])
@@ -960,6 +1082,82 @@ class SlowSaveTests(DomainTestBase):
         self.assertFalse(os.path.exists(path), "an aborted save leaves no image")
         # The domain is usable afterwards.
         self.assertEqual(self.p.domain.pause(name)["state"], "paused")
+
+    def run_job(self, method, *args):
+        """Call domain.<method>(*args) in a thread; returns (thread, result dict)."""
+        result = {}
+
+        def run():
+            with self.daemon.proxy(timeout=120) as p:
+                try:
+                    result["value"] = getattr(p.domain, method)(*args)
+                except xmlrpc.client.Fault as f:
+                    result["fault"] = f
+                except Exception as e:  # noqa: BLE001 - reported below
+                    result["error"] = e
+
+        t = threading.Thread(target=run)
+        t.start()
+        self.addCleanup(t.join, 60)
+        return t, result
+
+    def job_of(self, name):
+        """domain.job_info, or None while the domain does not exist (yet)."""
+        try:
+            return self.p.domain.job_info(name)
+        except xmlrpc.client.Fault as f:
+            if f.faultCode != NO_DOMAIN:
+                raise
+            return None
+
+    def abort_when_running(self, name, job, t, result):
+        self.assertTrue(wait_for(lambda: result or
+                                 (self.job_of(name) or {}).get("job") == job, 10), result)
+        self.assertTrue(wait_for(lambda: result or self.job_of(name)["done"] > 0, 10), result)
+        self.assertIs(self.p.domain.job_abort(name), True)
+        t.join(60)
+        self.assertFalse(t.is_alive(), f"{job} did not return after job_abort")
+        self.assertIn("fault", result, result)
+        self.assertEqual(result["fault"].faultCode, OPERATION_ABORTED,
+                         result["fault"].faultString)
+
+    def test_abort_restore(self):
+        """A restore is as slow as a save; aborting it leaves no half-restored domain."""
+        with Daemon() as fast:
+            with fast.proxy() as fp:
+                t_name, p_name = uniq("slow-rt"), uniq("slow-rp")
+                t_path = os.path.join(self.daemon.dir, t_name + ".save")
+                p_path = os.path.join(self.daemon.dir, p_name + ".save")
+                fp.domain.create(domain_xml(t_name, memory=131072))
+                fp.domain.save(t_name, t_path)
+                fp.domain.define(domain_xml(p_name, memory=131072))
+                fp.domain.start(p_name)
+                fp.domain.save(p_name, p_path)
+                u = fp.domain.lookup(p_name)["uuid"]
+        free = self.p.node.info()["free_memory"]
+        # A transient domain restored, then aborted: gone again.
+        t, result = self.run_job("restore", t_path)
+        self.abort_when_running(t_name, "domain.restore", t, result)
+        self.assertTrue(self.gone(t_name))
+        # A persistent one restored in place, then aborted: still defined, shut off.
+        self.p.domain.define(domain_xml(p_name, uuid=u, memory=131072))
+        t, result = self.run_job("restore", p_path)
+        self.abort_when_running(p_name, "domain.restore", t, result)
+        r = self.row(p_name)
+        self.assertEqual((r["state"], r["id"], r["job"]), ("shutoff", -1, ""))
+        self.assertEqual(self.p.node.info()["free_memory"], free)
+        self.assertTrue(os.path.exists(p_path))
+
+    def test_abort_migration(self):
+        with Daemon() as dst:
+            name = uniq("slow-mig")
+            self.define_started(name, memory=131072)
+            t, result = self.run_job("migrate", name, "unix://" + dst.socket, True)
+            self.abort_when_running(name, "domain.migrate", t, result)
+            r = self.row(name)
+            self.assertEqual((r["state"], r["job"]), ("running", ""))
+            with dst.proxy() as dp:
+                self.assertFault(NO_DOMAIN, dp.domain.lookup, name)
 
 
 class MigrateTests(FaultAssertions, unittest.TestCase):

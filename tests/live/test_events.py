@@ -6,6 +6,7 @@ Nothing here measures time: a waiter shows it was woken by returning the event i
 for, and every wait has a bound."""
 import itertools
 import threading
+import time
 import unittest
 
 import xendtest
@@ -101,7 +102,7 @@ class EventTests(FaultAssertions, unittest.TestCase):
         w.start()
         # Give the waiter a moment to be parked (if it is not yet, it gets the event at
         # once instead, which is just as correct).
-        threading.Event().wait(0.3)
+        time.sleep(0.3)
         with self.daemon.proxy() as other:
             self.assertEqual(other.domain.pause(name)["state"], "paused")
         w.join(30)
@@ -186,7 +187,7 @@ class EventTests(FaultAssertions, unittest.TestCase):
         waiters = [Waiter(self.daemon, since, 10000) for _ in range(4)]
         for w in waiters:
             w.start()
-        threading.Event().wait(0.3)
+        time.sleep(0.3)
         self.p.domain.start(name)
         for w in waiters:
             w.join(30)
@@ -254,7 +255,7 @@ class EventsLostTests(FaultAssertions, unittest.TestCase):
         self.assertEqual(self.p.event.next(cur, 0), {"events": [], "last_id": cur})
         w = Waiter(self.daemon, cur, 10000)
         w.start()
-        threading.Event().wait(0.2)
+        time.sleep(0.2)
         self.p.domain.pause(name)
         w.join(30)
         self.assertFalse(w.is_alive())
@@ -289,7 +290,7 @@ class ParkedPollTests(unittest.TestCase):
         for w in waiters:
             w.start()
         try:
-            threading.Event().wait(0.5)
+            time.sleep(0.5)
             # All ten wait (no event yet), and ordinary calls still answer within the
             # proxy's bound on fresh connections and on an existing one.
             self.assertTrue(all(w.is_alive() for w in waiters))

@@ -243,6 +243,15 @@ class FaultTests(FaultTestBase):
 
     # ---- 2 GENERIC, 23 NO_HOST: migration destinations that are not working xends ----
 
+    def test_generic_from_compat_namespace(self):
+        """Xend's own failures keep code 2 in the xend.* compatibility namespace."""
+        name = uniq("gen-compat")
+        self.running(name)
+        f = self.assertFault(GENERIC, self.p.xend.domain.shutdown, name, "bogus")
+        self.assertIn("bogus", f.faultString)
+        self.assertFault(GENERIC, self.p.xend.domain.shutdown, name, "crash")
+        self.assertEqual(self.state(name), "running")
+
     def test_generic_from_destination_protocol_fault(self):
         name = uniq("gen")
         self.running(name)

@@ -124,7 +124,7 @@ static void test_parse_create(void)
     domain_def_free(def);
 }
 
-/* Atoms may arrive as XML-RPC ints; head 'domain' is accepted too. */
+/* Atoms may arrive as XML-RPC ints or booleans; head 'domain' is accepted too. */
 static void test_parse_int_atoms(void)
 {
     xmlrpc_value *vm = sxp_list("domain");
@@ -141,6 +141,13 @@ static void test_parse_int_atoms(void)
     p = sxp_list("domid");
     xmlrpc_array_append(p, xmlrpc_int(7));
     xmlrpc_array_append(vm, p);
+    xmlrpc_value *img = sxp_list("hvm");
+    p = sxp_list("apic");
+    xmlrpc_array_append(p, xmlrpc_bool(true));
+    xmlrpc_array_append(img, p);
+    p = sxp_list("image");
+    xmlrpc_array_append(p, img);
+    xmlrpc_array_append(vm, p);
     xend_error_reset();
     domain_def *def = domain_sxp_parse(vm);
     CHECK_MSG(def != NULL, "%s", xend_error_last()->message);
@@ -149,7 +156,8 @@ static void test_parse_int_atoms(void)
         CHECK_INTEQ(def->memory_kib, 256 * 1024); /* no maxmem: as much as memory */
         CHECK_INTEQ(def->vcpus, 4);
         CHECK_INTEQ(def->vcpus_current, 2);
-        CHECK_STREQ(def->os.type, "linux");
+        CHECK_STREQ(def->os.type, "hvm");
+        CHECK(def->apic);
         CHECK(def->os.cmdline == NULL);
     }
     domain_def_free(def);
@@ -224,8 +232,7 @@ static void test_parse_errors(void)
                   "floppy0");
     check_refused("(vm (name x) (device (vbd (uname phy:/dev/x) (dev xvda:tape) (mode w))))",
                   "xvda:tape");
-    check_refused("(vm (name x) (device (vbd (uname file:) (dev xvda) (mode w))))",
-                  "no source");
+    check_refused("(vm (name x) (device (vbd (uname file:) (dev xvda) (mode w))))", "no source");
     check_refused("(vm (name x) (device (vif (mac 01:00:5e:00:00:01))))", "multicast");
     check_refused("(vm (name x) (device (vif (mac zz))))", "(vif (mac zz))");
     check_refused("(vm (name x) (device (vif (bridge 'br 0'))))", "bridge");
@@ -314,8 +321,11 @@ static void test_device(void)
     xmlrpc_value_free(v);
 
     /* empty cdrom: the uname keeps its type so it reads back the same */
-    disk = (domain_disk){.type = DOMAIN_DISK_BLOCK, .device = DOMAIN_DISK_CDROM,
-                         .target = xstrdup("hdc"), .bus = DOMAIN_BUS_IDE, .readonly = true};
+    disk = (domain_disk){.type = DOMAIN_DISK_BLOCK,
+                         .device = DOMAIN_DISK_CDROM,
+                         .target = xstrdup("hdc"),
+                         .bus = DOMAIN_BUS_IDE,
+                         .readonly = true};
     back = domain_sxp_format_disk(&disk);
     CHECK(sxp_format(back, &b, false) == 0);
     CHECK_STREQ(b.data, "(vbd (uname phy:) (dev hdc:cdrom) (mode r))");
@@ -354,17 +364,27 @@ static domain_def *full_def(void)
     def->on_poweroff = DOMAIN_ACTION_PRESERVE;
     def->on_reboot = DOMAIN_ACTION_RENAME_RESTART;
     def->on_crash = DOMAIN_ACTION_RESTART;
-    domain_disk d = {.type = DOMAIN_DISK_FILE, .format = DOMAIN_DISK_QCOW2,
-                     .source = "/var/lib/xend/images/web01.qcow2", .target = "vda",
+    domain_disk d = {.type = DOMAIN_DISK_FILE,
+                     .format = DOMAIN_DISK_QCOW2,
+                     .source = "/var/lib/xend/images/web01.qcow2",
+                     .target = "vda",
                      .bus = DOMAIN_BUS_VIRTIO};
     domain_def_add_disk(def, &d);
-    d = (domain_disk){.type = DOMAIN_DISK_BLOCK, .source = "/dev/vg0/data", .target = "sdb",
-                      .bus = DOMAIN_BUS_SCSI, .shareable = true};
+    d = (domain_disk){.type = DOMAIN_DISK_BLOCK,
+                      .source = "/dev/vg0/data",
+                      .target = "sdb",
+                      .bus = DOMAIN_BUS_SCSI,
+                      .shareable = true};
     domain_def_add_disk(def, &d);
-    d = (domain_disk){.type = DOMAIN_DISK_FILE, .device = DOMAIN_DISK_CDROM, .target = "hdc",
-                      .bus = DOMAIN_BUS_IDE, .readonly = true};
+    d = (domain_disk){.type = DOMAIN_DISK_FILE,
+                      .device = DOMAIN_DISK_CDROM,
+                      .target = "hdc",
+                      .bus = DOMAIN_BUS_IDE,
+                      .readonly = true};
     domain_def_add_disk(def, &d);
-    domain_nic n = {.type = DOMAIN_NIC_BRIDGE, .source = "br0", .mac = {0x52, 0x54, 0, 1, 2, 3},
+    domain_nic n = {.type = DOMAIN_NIC_BRIDGE,
+                    .source = "br0",
+                    .mac = {0x52, 0x54, 0, 1, 2, 3},
                     .model = "virtio"};
     domain_def_add_nic(def, &n);
     n = (domain_nic){.type = DOMAIN_NIC_USER, .mac = {0x52, 0x54, 0, 1, 2, 4}};
@@ -379,8 +399,12 @@ static domain_def *full_def(void)
 static void test_format_golden(void)
 {
     domain_def *def = full_def();
-    domain_sxp_runtime rt = {.domid = 12, .state = "-b----", .cpu_time = 12.5,
-                             .online_vcpus = 3, .up_time = 3600.25, .start_time = 1149686285.33,
+    domain_sxp_runtime rt = {.domid = 12,
+                             .state = "-b----",
+                             .cpu_time = 12.5,
+                             .online_vcpus = 3,
+                             .up_time = 3600.25,
+                             .start_time = 1149686285.33,
                              .shutdown_reason = NULL};
     xmlrpc_value *v = domain_sxp_format(def, &rt);
     char *got = pretty(v);
@@ -388,11 +412,11 @@ static void test_format_golden(void)
     CHECK(want != NULL);
     CHECK_STREQ(got, want);
     /* Xend's order of keys */
-    static const char *const order[] = {"domid", "uuid", "name", "vcpus", "vcpu_avail",
-                                        "memory", "maxmem", "cpus", "on_poweroff", "on_reboot",
-                                        "on_crash", "image", "device", "device", "device",
-                                        "device", "device", "state", "cpu_time",
-                                        "online_vcpus", "up_time", "start_time"};
+    static const char *const order[] = {
+        "domid",    "uuid",         "name",        "vcpus",     "vcpu_avail", "memory",
+        "maxmem",   "cpus",         "on_poweroff", "on_reboot", "on_crash",   "image",
+        "device",   "device",       "device",      "device",    "device",     "state",
+        "cpu_time", "online_vcpus", "up_time",     "start_time"};
     CHECK_INTEQ(xmlrpc_array_size(v), 1 + sizeof(order) / sizeof(order[0]));
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && i + 1 < xmlrpc_array_size(v); i++)
         CHECK_STREQ(sxp_name(xmlrpc_array_get(v, i + 1)), order[i]);
@@ -435,8 +459,13 @@ static void test_format_dom0(void)
     def->name = xstrdup("Domain-0");
     memset(def->uuid, 0, 16);
     def->memory_kib = def->current_memory_kib = 1000; /* not whole MiB: rounded up */
-    domain_sxp_runtime rt = {.domid = 0, .state = "r-----", .cpu_time = 0, .online_vcpus = 1,
-                             .up_time = -1, .start_time = -1, .shutdown_reason = "poweroff"};
+    domain_sxp_runtime rt = {.domid = 0,
+                             .state = "r-----",
+                             .cpu_time = 0,
+                             .online_vcpus = 1,
+                             .up_time = -1,
+                             .start_time = -1,
+                             .shutdown_reason = "poweroff"};
     xmlrpc_value *v = domain_sxp_format(def, &rt);
     char *s = pretty(v);
     CHECK(check_contains(s, "(domain\n"));

@@ -603,9 +603,49 @@ static void test_depth(void)
     xmlrpc_value_free(params);
 }
 
+/* A pre-encoded (RAW) result gives the same reply bytes as the tree it stands for, whether
+ * it has the head room to be adopted in place or not; numbers format as the encoder does. */
+static void test_raw_results(void)
+{
+    xmlrpc_value *tree = xmlrpc_array();
+    xmlrpc_array_append(tree, xmlrpc_int(-42));
+    xmlrpc_array_append(tree, xmlrpc_string("a&b"));
+    xbuf inner = XBUF_INIT, want = XBUF_INIT;
+    CHECK(xmlrpc_encode_value(&inner, tree) == 0);
+    CHECK(xmlrpc_encode_response(&want, tree) == 0);
+    for (int in_place = 0; in_place < 2; in_place++) {
+        size_t head = in_place ? xmlrpc_response_head_len() : 3;
+        char *buf = xmalloc(head + inner.len + 1);
+        memset(buf, ' ', head);
+        memcpy(buf + head, inner.data, inner.len + 1);
+        xmlrpc_value *raw = xmlrpc_raw_take(buf, head, inner.len);
+        xmlrpc_value *copy = xmlrpc_value_copy(raw);
+        CHECK(xmlrpc_value_equal(raw, copy));
+        xmlrpc_value_free(copy);
+        xbuf got = XBUF_INIT;
+        CHECK(xmlrpc_encode_response_take(&got, raw) == 0);
+        CHECK_MEMEQ(got.data, got.len, want.data, want.len);
+        xbuf_clear(&got);
+    }
+    xbuf num = XBUF_INIT;
+    xmlrpc_encode_int_text(&num, INT64_MIN);
+    xbuf_addc(&num, ' ');
+    xmlrpc_encode_int_text(&num, 0);
+    xbuf_addc(&num, ' ');
+    xmlrpc_encode_double_text(&num, 0.0);
+    xbuf_addc(&num, ' ');
+    xmlrpc_encode_double_text(&num, -0.0);
+    CHECK_STREQ(num.data, "-9223372036854775808 0 0.0 -0.0");
+    xbuf_clear(&num);
+    xbuf_clear(&inner);
+    xbuf_clear(&want);
+    xmlrpc_value_free(tree);
+}
+
 int main(void)
 {
     dec = xmlrpc_decoder_new(NULL);
+    test_raw_results();
     test_exact_scalars();
     test_exact_compounds();
     test_exact_documents();

@@ -62,20 +62,20 @@ static void check_double(const xmlrpc_value *vars, const char *name, double want
 
 static void test_strings(void)
 {
-    xmlrpc_value *v = vars_of(
-        "s1 = 'single'\n"
-        "s2 = \"double\"\n"
-        "s3 = '''triple\n'quoted' \"\"\n'''\n"
-        "s4 = \"\"\"a\"b\"\"c\"\"\"\n"
-        "s5 = r'\\d+\\n\\''\n"
-        "s6 = u'uni' R\"\\x\"\n"
-        "s7 = 'a' \"b\" '''c''' r'\\d'\n"
-        "s8 = 'cont\\\ninued'\n"
-        "s9 = '\\x41\\u00e9\\U0001F600\\101\\n\\t\\\\\\'\\\"\\a\\b\\f\\v\\r\\q\\7'\n"
-        "s10 = ''\n"
-        "s11 = 'caf\xc3\xa9'\n"
-        "s12 = ('grouped '\n        'over lines')\n"
-        "s13 = r'''raw\\\ntriple'''\n");
+    xmlrpc_value *v =
+        vars_of("s1 = 'single'\n"
+                "s2 = \"double\"\n"
+                "s3 = '''triple\n'quoted' \"\"\n'''\n"
+                "s4 = \"\"\"a\"b\"\"c\"\"\"\n"
+                "s5 = r'\\d+\\n\\''\n"
+                "s6 = u'uni' R\"\\x\"\n"
+                "s7 = 'a' \"b\" '''c''' r'\\d'\n"
+                "s8 = 'cont\\\ninued'\n"
+                "s9 = '\\x41\\u00e9\\U0001F600\\101\\n\\t\\\\\\'\\\"\\a\\b\\f\\v\\r\\q\\7'\n"
+                "s10 = ''\n"
+                "s11 = 'caf\xc3\xa9'\n"
+                "s12 = ('grouped '\n        'over lines')\n"
+                "s13 = r'''raw\\\ntriple'''\n");
     CHECK_MSG(v != NULL, "%s", xend_error_last()->message);
     CHECK_STREQ(str_var(v, "s1"), "single");
     CHECK_STREQ(str_var(v, "s2"), "double");
@@ -85,7 +85,8 @@ static void test_strings(void)
     CHECK_STREQ(str_var(v, "s6"), "uni\\x");
     CHECK_STREQ(str_var(v, "s7"), "abc\\d");
     CHECK_STREQ(str_var(v, "s8"), "continued");
-    CHECK_STREQ(str_var(v, "s9"), "A\xc3\xa9\xf0\x9f\x98\x80" "A\n\t\\'\"\a\b\f\v\r\\q\a");
+    CHECK_STREQ(str_var(v, "s9"), "A\xc3\xa9\xf0\x9f\x98\x80"
+                                  "A\n\t\\'\"\a\b\f\v\r\\q\a");
     CHECK_STREQ(str_var(v, "s10"), "");
     CHECK_STREQ(str_var(v, "s11"), "caf\xc3\xa9");
     CHECK_STREQ(str_var(v, "s12"), "grouped over lines");
@@ -95,35 +96,34 @@ static void test_strings(void)
 
 static void test_numbers_and_containers(void)
 {
-    xmlrpc_value *v = vars_of(
-        "\xef\xbb\xbf# a BOM and a comment\n"
-        "i1 = 42\n"
-        "i2 = 0x1F; i3 = 0o17; i4 = 0b101\n"
-        "i5 = 1_000_000\n"
-        "i6 = -5\n"
-        "i7 = +7\n"
-        "i8 = 2147483647\n"
-        "i9 = 2147483648\n"
-        "i10 = -9223372036854775808\n"
-        "i11 = 0\n"
-        "i12 = 00\n"
-        "f1 = 1.5; f2 = .5; f3 = 1.; f4 = 1e3; f5 = -2.5e-3\n"
-        "b1 = True\n"
-        "b2 = False\n"
-        "n1 = None\n"
-        "l1 = [1, 'two', [3, (4,)], (), []]\n"
-        "l2 = [\n"
-        "    'a',   # comment inside\n"
-        "\n"
-        "    'b',\n"
-        "]\n"
-        "t1 = (1)\n"
-        "t2 = 1, 2,\n"
-        "t3 = \\\n"
-        "    'continued'\n"
-        "dup = 1\n"
-        "dup = 2   \n"
-        "last = 'no newline at end'");
+    xmlrpc_value *v = vars_of("\xef\xbb\xbf# a BOM and a comment\n"
+                              "i1 = 42\n"
+                              "i2 = 0x1F; i3 = 0o17; i4 = 0b101\n"
+                              "i5 = 1_000_000\n"
+                              "i6 = -5\n"
+                              "i7 = +7\n"
+                              "i8 = 2147483647\n"
+                              "i9 = 2147483648\n"
+                              "i10 = -9223372036854775808\n"
+                              "i11 = 0\n"
+                              "i12 = 00\n"
+                              "f1 = 1.5; f2 = .5; f3 = 1.; f4 = 1e3; f5 = -2.5e-3\n"
+                              "b1 = True\n"
+                              "b2 = False\n"
+                              "n1 = None\n"
+                              "l1 = [1, 'two', [3, (4,)], (), []]\n"
+                              "l2 = [\n"
+                              "    'a',   # comment inside\n"
+                              "\n"
+                              "    'b',\n"
+                              "]\n"
+                              "t1 = (1)\n"
+                              "t2 = 1, 2,\n"
+                              "t3 = \\\n"
+                              "    'continued'\n"
+                              "dup = 1\n"
+                              "dup = 2   \n"
+                              "last = 'no newline at end'");
     CHECK_MSG(v != NULL, "%s", xend_error_last()->message);
     check_int(v, "i1", XMLRPC_INT, 42);
     check_int(v, "i2", XMLRPC_INT, 31);
@@ -324,12 +324,9 @@ static void test_overrides(void)
 
     static const struct {
         const char *ov, *needle;
-    } bad[] = {{"noequals", "VAR=VALUE"},
-               {"=5", "not a variable name"},
-               {"1x=3", "not a variable name"},
-               {"if=3", "not a variable name"},
-               {"a.b=3", "not a variable name"},
-               {"memory=99999999999999999999", "too large"},
+    } bad[] = {{"noequals", "VAR=VALUE"},        {"=5", "not a variable name"},
+               {"1x=3", "not a variable name"},  {"if=3", "not a variable name"},
+               {"a.b=3", "not a variable name"}, {"memory=99999999999999999999", "too large"},
                {"kernel=\xff", "not valid text"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         xend_error_reset();
@@ -559,11 +556,8 @@ static void test_golden(void)
     static const struct {
         const char *name;
         size_t warnings;
-    } files[] = {{"example1", 0},
-                 {"xm-test", 0},
-                 {"xm-test-blockroot", 0},
-                 {"multidev", 0},
-                 {"hvm", 5}};
+    } files[] = {
+        {"example1", 0}, {"xm-test", 0}, {"xm-test-blockroot", 0}, {"multidev", 0}, {"hvm", 5}};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char in_name[64], out_name[64], what[64];
         snprintf(in_name, sizeof(in_name), "xmcfg/%s.cfg", files[i].name);
@@ -620,13 +614,21 @@ static void test_roundtrip_built(void)
     def->os.nboot = 1;
     def->pae = true;
     def->apic = true;
-    domain_disk d = {.type = DOMAIN_DISK_BLOCK, .source = "/dev/sdz", .target = "vda",
-                     .bus = DOMAIN_BUS_VIRTIO, .readonly = true};
+    domain_disk d = {.type = DOMAIN_DISK_BLOCK,
+                     .source = "/dev/sdz",
+                     .target = "vda",
+                     .bus = DOMAIN_BUS_VIRTIO,
+                     .readonly = true};
     domain_def_add_disk(def, &d);
-    d = (domain_disk){.type = DOMAIN_DISK_FILE, .format = DOMAIN_DISK_QCOW2,
-                      .source = "/q.qcow2", .target = "xvdb", .bus = DOMAIN_BUS_XEN};
+    d = (domain_disk){.type = DOMAIN_DISK_FILE,
+                      .format = DOMAIN_DISK_QCOW2,
+                      .source = "/q.qcow2",
+                      .target = "xvdb",
+                      .bus = DOMAIN_BUS_XEN};
     domain_def_add_disk(def, &d);
-    domain_nic n = {.type = DOMAIN_NIC_BRIDGE, .source = "virbr0", .mac = {0x52, 0x54, 0, 9, 9, 9},
+    domain_nic n = {.type = DOMAIN_NIC_BRIDGE,
+                    .source = "virbr0",
+                    .mac = {0x52, 0x54, 0, 9, 9, 9},
                     .model = "virtio"};
     domain_def_add_nic(def, &n);
     def->chrs = xcalloc(2, sizeof(*def->chrs));
