@@ -19,6 +19,11 @@ typedef struct api_ctx api_ctx;
  * NULL with an error reported if the table is inconsistent (a bug caught by the tests). */
 xmlrpc_registry *api_registry_new(void);
 
+/* Methods that must run even when every job worker is busy (NULL-terminated, static):
+ * destroy, job_abort and the receiving side of a migration (whose sender holds a worker
+ * while it waits for it). */
+const char *const *api_priority_methods(void);
+
 /* The hypervisor drivers compiled in, NULL-terminated (static). */
 const char *const *api_driver_names(void);
 

@@ -21,6 +21,15 @@ static const xmlrpc_method api_methods[] = {
 /* The drivers built into this daemon (the qemu driver adds its name). */
 static const char *const driver_names[] = {"test", NULL};
 
+static const char *const priority_methods[] = {
+    "domain.destroy", "domain.job_abort", "domain.migrate_receive", "xend.domain.destroy", NULL,
+};
+
+const char *const *api_priority_methods(void)
+{
+    return priority_methods;
+}
+
 const char *const *api_driver_names(void)
 {
     return driver_names;

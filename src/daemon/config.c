@@ -38,6 +38,7 @@ static const config_range config_ranges[] = {
     {"idle_timeout", 1, 86400},       {"workers", 1, 256},
     {"tcp_port", 0, 65535},           {"job_wait_ms", 0, 600000},
     {"event_ring", 16, 1000000},      {"job_workers", 1, 256},
+    {"priority_workers", 1, 64},
 };
 
 static void config_set_string(char **slot, const char *value)
@@ -320,6 +321,10 @@ int daemon_config_set(daemon_config *cfg, const char *key, const char *value, co
         if (config_number(key, value, where, &n) < 0)
             return -1;
         s->idle_timeout = (unsigned)n;
+    } else if (strcmp(key, "priority_workers") == 0) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        s->priority_workers = (unsigned)n;
     } else if (strcmp(key, "job_workers") == 0) {
         if (config_number(key, value, where, &n) < 0)
             return -1;

@@ -520,6 +520,7 @@ int main(int argc, char **argv)
             pidfile_remove(cfg.pid_file);
         main_die_last();
     }
+    cfg.server.priority_methods = api_priority_methods();
     server *srv = server_start(&cfg.server, reg, ctx);
     if (!srv) {
         api_ctx_free(ctx);

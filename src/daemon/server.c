@@ -69,7 +69,7 @@ struct server {
     pthread_mutex_t park_lock;
     pthread_cond_t park_cond;
     struct server_request *parked;
-    uint64_t park_gen;   /* bumped by server_wake */
+    uint64_t park_gen; /* bumped by server_wake */
     bool park_stop;
     bool park_thread_started;
     pthread_t park_thread;
@@ -79,7 +79,7 @@ struct server {
      * delays other connections' requests. */
     pthread_mutex_t job_lock;
     pthread_cond_t job_cond;
-    struct server_request *job_head, *job_tail;
+    struct server_queue *job_queue, *prio_queue;
     bool job_stop;
     pthread_t *job_threads;
     unsigned njob_threads;
@@ -94,9 +94,9 @@ typedef struct {
 typedef struct server_request {
     xbuf body;
     struct MHD_Connection *conn;
-    int64_t first_ms;      /* first dispatch, for long-poll deadlines; 0 before */
-    int64_t wake_ms;       /* parked: resume at the latest then */
-    uint64_t park_gen;     /* parked: srv->park_gen when parked */
+    int64_t first_ms;  /* first dispatch, for long-poll deadlines; 0 before */
+    int64_t wake_ms;   /* parked: resume at the latest then */
+    uint64_t park_gen; /* parked: srv->park_gen when parked */
     bool parked;
     struct server_request *next_parked;
     /* Run by the job pool (see server_job_main): the reply waits in out until the
@@ -107,9 +107,9 @@ typedef struct server_request {
     xbuf out;
     unsigned deferred_status; /* refused for what it asks, not how it is framed: the */
     char *deferred_msg;       /* reply waits until the body is read (see server_defer) */
-    bool rejected;  /* a reply was queued before the body; drop whatever still arrives */
-    bool too_big;   /* the body (chunked) outgrew max_body */
-    size_t dropped; /* bytes of a refused or too-big body read and dropped */
+    bool rejected;            /* a reply was queued before the body; drop whatever still arrives */
+    bool too_big;             /* the body (chunked) outgrew max_body */
+    size_t dropped;           /* bytes of a refused or too-big body read and dropped */
 } server_request;
 
 static int64_t server_now_ms(void)
@@ -134,6 +134,7 @@ void server_config_default(server_config *cfg)
     cfg->idle_timeout = 60;
     cfg->workers = 4;
     cfg->job_workers = 8;
+    cfg->priority_workers = 2;
 }
 
 /* ---- replies ---------------------------------------------------------------------- */
@@ -301,16 +302,16 @@ static enum MHD_Result server_check_request(server *srv, struct MHD_Connection *
                                   "more than one Transfer-Encoding header");
 
     bool is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *te =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     if (te) {
         /* MHD decodes chunked bodies itself; every other coding is refused. */
         if (strcasecmp(te, "chunked") != 0)
             return server_reply_error(c, MHD_HTTP_NOT_IMPLEMENTED, true,
                                       "Transfer-Encoding '%s' is not supported", te);
     } else {
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         uint64_t len;
         if (!cl) {
             /* without a length a POST body cannot be delimited; other methods have none */
@@ -318,8 +319,8 @@ static enum MHD_Result server_check_request(server *srv, struct MHD_Connection *
                 return server_reply_error(c, MHD_HTTP_LENGTH_REQUIRED, true,
                                           "a Content-Length header is required");
         } else if (!server_parse_length(cl, &len)) {
-            return server_reply_error(c, MHD_HTTP_BAD_REQUEST, true,
-                                      "invalid Content-Length '%s'", cl);
+            return server_reply_error(c, MHD_HTTP_BAD_REQUEST, true, "invalid Content-Length '%s'",
+                                      cl);
         } else if (len > srv->cfg.limits.max_body) {
             return server_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, true,
                                       "the body has %" PRIu64 " bytes, the limit is %zu", len,
@@ -331,20 +332,18 @@ static enum MHD_Result server_check_request(server *srv, struct MHD_Connection *
     if (strcmp(url, "/RPC2") != 0 && strcmp(url, "/") != 0)
         server_defer(req, MHD_HTTP_NOT_FOUND, "the XML-RPC endpoint is /RPC2 (or /)");
     if (!is_post)
-        server_defer(req, MHD_HTTP_METHOD_NOT_ALLOWED, "XML-RPC requests use POST, not %s",
-                     method);
-    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+        server_defer(req, MHD_HTTP_METHOD_NOT_ALLOWED, "XML-RPC requests use POST, not %s", method);
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!server_content_type_ok(ct))
         server_defer(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
                      ct ? "Content-Type must be text/xml, not '%s'"
                         : "Content-Type text/xml is required%s",
                      ct ? ct : "");
-    const char *ce = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_ENCODING);
+    const char *ce =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
     if (ce && strcasecmp(ce, "identity") != 0)
-        server_defer(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                     "Content-Encoding '%s' is not supported", ce);
+        server_defer(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "Content-Encoding '%s' is not supported",
+                     ce);
     return MHD_YES;
 }
 
@@ -457,9 +456,8 @@ static bool server_run_rpc(server *srv, server_request *req)
         xmlrpc_encode_fault(&req->out, XEND_ERR_INTERNAL, "cannot create an XML decoder");
         return false;
     }
-    int fault = xmlrpc_registry_handle(srv->reg, dec, caller,
-                                       req->body.data ? req->body.data : "", req->body.len,
-                                       &req->out);
+    int fault = xmlrpc_registry_handle(srv->reg, dec, caller, req->body.data ? req->body.data : "",
+                                       req->body.len, &req->out);
     if (caller->deferred)
         return true;
     if (caller->have_cred)
@@ -473,46 +471,64 @@ static bool server_run_rpc(server *srv, server_request *req)
     return false;
 }
 
-/* Whether a request may run on the MHD thread: a method of the read class (they only take
- * object locks briefly and never wait for a job). Found by a cheap scan for the method
- * name; the real dispatch decodes properly, so a wrong guess only costs a thread hop. */
-static bool server_rpc_inline(server *srv, const server_request *req)
+/* Where a request runs: on the MHD thread (a method of the read class: they only take
+ * object locks briefly and never wait for a job), in the priority pool (methods that must
+ * run even when every job worker waits: domain.destroy, job_abort, the receiving side of a
+ * migration whose sender occupies a job worker), or in the job pool. Found by a cheap scan
+ * for the method name; the real dispatch decodes properly, so a wrong guess only costs a
+ * thread hop. */
+typedef enum { SERVER_RUN_INLINE, SERVER_RUN_PRIORITY, SERVER_RUN_POOL } server_run_class;
+
+static server_run_class server_rpc_class(server *srv, const server_request *req)
 {
     const char *body = req->body.data;
     if (!body)
-        return true;
+        return SERVER_RUN_INLINE;
     const char *p = memmem(body, req->body.len, "<methodName>", 12);
     if (!p)
-        return true;
+        return SERVER_RUN_INLINE;
     p += 12;
     const char *end = memchr(p, '<', req->body.len - (size_t)(p - body));
     while (end && p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
         p++;
-    while (end && end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
-                              end[-1] == '\n'))
+    while (end && end > p &&
+           (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
         end--;
     char name[128];
     if (!end || (size_t)(end - p) >= sizeof(name))
-        return true;
+        return SERVER_RUN_INLINE;
     memcpy(name, p, (size_t)(end - p));
     name[end - p] = '\0';
     const xmlrpc_method *m = xmlrpc_registry_find(srv->reg, name);
-    return !m || (m->access == XMLRPC_ACCESS_READ && strcmp(name, "system.multicall") != 0);
+    if (!m)
+        return SERVER_RUN_INLINE;
+    for (const char *const *q = srv->cfg.priority_methods; q && *q; q++)
+        if (strcmp(*q, name) == 0)
+            return SERVER_RUN_PRIORITY;
+    if (m->access == XMLRPC_ACCESS_READ && strcmp(name, "system.multicall") != 0)
+        return SERVER_RUN_INLINE;
+    return SERVER_RUN_POOL;
 }
+
+typedef struct server_queue {
+    server *srv;
+    struct server_request *head, *tail;
+} server_queue;
 
 static void *server_job_main(void *arg)
 {
-    server *srv = arg;
+    server_queue *qu = arg;
+    server *srv = qu->srv;
     pthread_mutex_lock(&srv->job_lock);
     for (;;) {
-        while (!srv->job_head && !srv->job_stop)
+        while (!qu->head && !srv->job_stop)
             pthread_cond_wait(&srv->job_cond, &srv->job_lock);
-        server_request *req = srv->job_head;
+        server_request *req = qu->head;
         if (!req)
             break; /* stopping, and the queue is empty */
-        srv->job_head = req->next_job;
-        if (!srv->job_head)
-            srv->job_tail = NULL;
+        qu->head = req->next_job;
+        if (!qu->head)
+            qu->tail = NULL;
         req->next_job = NULL;
         pthread_mutex_unlock(&srv->job_lock);
         if (server_run_rpc(srv, req)) {
@@ -546,18 +562,21 @@ static enum MHD_Result server_reply_rpc(server *srv, struct MHD_Connection *c, s
     req->caller = caller;
     req->conn = c;
 
+    server_run_class cls = server_rpc_class(srv, req);
     pthread_mutex_lock(&srv->job_lock);
-    bool pool = !srv->job_stop && !server_rpc_inline(srv, req);
+    if (srv->job_stop)
+        cls = SERVER_RUN_INLINE;
     pthread_mutex_unlock(&srv->job_lock);
-    if (pool) {
+    if (cls != SERVER_RUN_INLINE) {
+        server_queue *qu = cls == SERVER_RUN_PRIORITY ? srv->prio_queue : srv->job_queue;
         MHD_suspend_connection(c);
         pthread_mutex_lock(&srv->job_lock);
-        if (srv->job_tail)
-            srv->job_tail->next_job = req;
+        if (qu->tail)
+            qu->tail->next_job = req;
         else
-            srv->job_head = req;
-        srv->job_tail = req;
-        pthread_cond_signal(&srv->job_cond);
+            qu->head = req;
+        qu->tail = req;
+        pthread_cond_broadcast(&srv->job_cond);
         pthread_mutex_unlock(&srv->job_lock);
         return MHD_YES;
     }
@@ -941,8 +960,9 @@ static int server_config_check(const server_config *cfg)
         xend_error_report(XEND_ERR_CONFIG_INVALID, "no listener configured");
         return -1;
     }
-    if (cfg->workers < 1 || cfg->job_workers < 1 || cfg->max_connections < 1 || cfg->idle_timeout < 1 ||
-        cfg->max_header < 256 || cfg->limits.max_body < 1) {
+    if (cfg->workers < 1 || cfg->job_workers < 1 || cfg->priority_workers < 1 ||
+        cfg->max_connections < 1 || cfg->idle_timeout < 1 || cfg->max_header < 256 ||
+        cfg->limits.max_body < 1) {
         xend_error_report(XEND_ERR_CONFIG_INVALID,
                           "server limits must be positive (workers, max_connections, "
                           "idle_timeout, max_header >= 256, max_body)");
@@ -996,9 +1016,14 @@ server *server_start(const server_config *cfg, xmlrpc_registry *reg, void *app)
         goto fail;
     }
     srv->park_thread_started = true;
-    srv->job_threads = xcalloc(cfg->job_workers, sizeof(*srv->job_threads));
-    for (unsigned i = 0; i < cfg->job_workers; i++) {
-        if (pthread_create(&srv->job_threads[i], NULL, server_job_main, srv) != 0) {
+    srv->job_queue = xcalloc(1, sizeof(*srv->job_queue));
+    srv->prio_queue = xcalloc(1, sizeof(*srv->prio_queue));
+    srv->job_queue->srv = srv->prio_queue->srv = srv;
+    unsigned nthreads = cfg->job_workers + cfg->priority_workers;
+    srv->job_threads = xcalloc(nthreads, sizeof(*srv->job_threads));
+    for (unsigned i = 0; i < nthreads; i++) {
+        server_queue *qu = i < cfg->job_workers ? srv->job_queue : srv->prio_queue;
+        if (pthread_create(&srv->job_threads[i], NULL, server_job_main, qu) != 0) {
             xend_error_report(XEND_ERR_SYSTEM, "cannot start a job worker thread");
             goto fail;
         }
@@ -1059,6 +1084,8 @@ void server_stop(server *srv)
     for (unsigned i = 0; i < srv->njob_threads; i++)
         pthread_join(srv->job_threads[i], NULL);
     free(srv->job_threads);
+    free(srv->job_queue);
+    free(srv->prio_queue);
     if (srv->park_thread_started) {
         pthread_mutex_lock(&srv->park_lock);
         srv->park_stop = true;

@@ -27,6 +27,9 @@ typedef struct {
     unsigned workers;         /* I/O threads per listener, which also run read-only calls
                                  (default 4) */
     unsigned job_workers;     /* threads running calls that may block (default 8) */
+    unsigned priority_workers; /* threads for priority_methods only (default 2) */
+    const char *const *priority_methods; /* NULL-terminated; run even when every job
+                                            worker is busy (static, borrowed) */
     bool debug;               /* internal-error faults carry the server's backtrace to
                                  root callers on the Unix socket */
 } server_config;
