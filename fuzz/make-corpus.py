@@ -300,7 +300,10 @@ def gen_http():
 
 
 def main():
-    shutil.rmtree(os.path.join(HERE, "corpus"), ignore_errors=True)
+    # Only the corpora generated here; the conf targets' seeds (fuzz-domain-xml, fuzz-sxp,
+    # fuzz-xmcfg) are hand-written files and stay.
+    for t in ("fuzz-decode-call", "fuzz-decode-response", "fuzz-http"):
+        shutil.rmtree(os.path.join(HERE, "corpus", t), ignore_errors=True)
     gen_calls()
     gen_responses()
     gen_http()

@@ -165,6 +165,7 @@ int domain_obj_begin_job(api_ctx *ctx, domain_obj *dom, const char *job, int wai
     clock_gettime(CLOCK_MONOTONIC, &dom->job_start);
     dom->job_total = dom->job_done = 0;
     dom->job_abort = false;
+    dom->job_reported = -1;
     return 0;
 }
 
@@ -446,6 +447,22 @@ void api_event_domain(api_ctx *ctx, domain_obj *dom, const char *type, const cha
         xmlrpc_value_free(extra);
     }
     event_ring_post(ctx->events, ev);
+}
+
+void api_job_progress(api_ctx *ctx, domain_obj *dom, uint64_t done, uint64_t total)
+{
+    dom->job_total = total;
+    dom->job_done = done > total ? total : done;
+    int decile = total ? (int)(dom->job_done * 10 / total) : 0;
+    if (decile <= dom->job_reported)
+        return;
+    dom->job_reported = decile;
+    xmlrpc_value *extra = xmlrpc_struct();
+    xmlrpc_struct_set(extra, "job", xmlrpc_string(dom->job ? dom->job : ""));
+    xmlrpc_struct_set(extra, "progress", xmlrpc_int(decile * 10));
+    xmlrpc_struct_set(extra, "done", xmlrpc_i8((int64_t)dom->job_done));
+    xmlrpc_struct_set(extra, "total", xmlrpc_i8((int64_t)total));
+    api_event_domain(ctx, dom, "job", "progress", dom->job ? dom->job : "", extra);
 }
 
 void api_domain_set_state(api_ctx *ctx, domain_obj *dom, domain_state state,

@@ -100,6 +100,7 @@ typedef struct domain_obj {
     uint64_t job_done;
     bool job_abort;         /* set by domain.job_abort; long jobs poll it */
     bool managed_save;      /* the save in progress is a managed save (domain.suspend) */
+    int job_reported;       /* last progress decile posted as an event, -1 none */
 
     void *priv;             /* the driver's per-domain data */
 } domain_obj;
@@ -152,6 +153,11 @@ void api_domain_stopped_final(api_ctx *ctx, domain_obj *dom, domain_reason reaso
 
 /* Write the status file of an active domain (object lock held). 0 / -1 (logged). */
 int api_domain_save_status(api_ctx *ctx, domain_obj *dom);
+
+/* A long job's progress (object lock + job held): updates job_done/job_total (what
+ * domain.job_info reports) and posts a "job"/"progress" event at 0% and at every further
+ * 10%, with members job, progress (percent), done and total. */
+void api_job_progress(api_ctx *ctx, domain_obj *dom, uint64_t done, uint64_t total);
 
 /* Events. Object lock held. extra (may be NULL) is a STRUCT whose members are added. */
 void api_event_domain(api_ctx *ctx, domain_obj *dom, const char *type, const char *event,

@@ -248,7 +248,9 @@ class ConcurrencyTests(unittest.TestCase):
             pool.join()
         errors = [e for o in out for e in o[0]]
         self.assertEqual(errors, [], f"seed {seed}")
-        self.assertEqual(sum(o[2] for o in out), WORKERS * CALLS)
+        # Every client made its calls (a save+restore counts two, so one may be extra).
+        for w, o in enumerate(out):
+            self.assertIn(o[2], (CALLS, CALLS + 1), f"worker {w}")
         model = {}
         for o in out:
             model.update(o[1])

@@ -309,10 +309,10 @@ static void test_drv_dom_load(test_drv_dom *p, const test_drv *drv, const test_d
 /* Spend ms "moving" bytes: sleep in short steps with the object lock dropped (reads and
  * domain.job_abort get through; the job keeps everyone else from changing the domain) and
  * keep job_done/job_total current. -1 with OPERATION_ABORTED when the job is aborted. */
-static int test_drv_job_run(domain_obj *dom, uint64_t ms, uint64_t bytes, const char *what)
+static int test_drv_job_run(api_ctx *ctx, domain_obj *dom, uint64_t ms, uint64_t bytes,
+                            const char *what)
 {
-    dom->job_total = bytes;
-    dom->job_done = 0;
+    api_job_progress(ctx, dom, 0, bytes);
     uint64_t start = test_drv_now_ns(), total = ms * 1000000u;
     for (;;) {
         if (dom->job_abort) {
@@ -323,7 +323,7 @@ static int test_drv_job_run(domain_obj *dom, uint64_t ms, uint64_t bytes, const 
         uint64_t el = test_drv_now_ns() - start;
         if (el >= total)
             break;
-        dom->job_done = (uint64_t)((double)bytes * (double)el / (double)total);
+        api_job_progress(ctx, dom, (uint64_t)((double)bytes * (double)el / (double)total), bytes);
         uint64_t step = total - el;
         if (step > TEST_DRV_JOB_STEP_MS * 1000000u)
             step = TEST_DRV_JOB_STEP_MS * 1000000u;
@@ -332,7 +332,7 @@ static int test_drv_job_run(domain_obj *dom, uint64_t ms, uint64_t bytes, const 
         nanosleep(&ts, NULL);
         domain_obj_lock(dom);
     }
-    dom->job_done = bytes;
+    api_job_progress(ctx, dom, bytes, bytes);
     return 0;
 }
 
@@ -365,7 +365,7 @@ static int test_drv_dom_launch(api_ctx *ctx, domain_obj *dom, const test_drv_sta
     if (test_drv_mem_reserve(drv, kib, verbs[kind], def->name) < 0)
         return -1;
     if (kind == LAUNCH_RESTORE &&
-        test_drv_job_run(dom, test_drv_transfer_ms(drv, kib), kib * 1024, "restore") < 0) {
+        test_drv_job_run(ctx, dom, test_drv_transfer_ms(drv, kib), kib * 1024, "restore") < 0) {
         test_drv_mem_release(drv, kib);
         return -1;
     }
@@ -730,7 +730,7 @@ int test_drv_domain_save(api_ctx *ctx, domain_obj *dom, const char *path)
     domain_state prev_state = dom->state;
     domain_reason prev_reason = dom->reason;
     bool held = test_drv_dom_hold(ctx, dom, p, DOMAIN_REASON_SAVE, "paused");
-    if (test_drv_job_run(dom, test_drv_transfer_ms(drv, p->charged_kib), p->charged_kib * 1024,
+    if (test_drv_job_run(ctx, dom, test_drv_transfer_ms(drv, p->charged_kib), p->charged_kib * 1024,
                          "save") < 0) {
         close(fd);
         goto fail;
@@ -772,7 +772,7 @@ int test_drv_domain_migrate(api_ctx *ctx, domain_obj *dom, const char *uri, bool
     domain_state prev_state = dom->state;
     domain_reason prev_reason = dom->reason;
     bool held = !live && test_drv_dom_hold(ctx, dom, p, DOMAIN_REASON_MIGRATION, "migrated");
-    if (test_drv_job_run(dom, test_drv_transfer_ms(drv, p->charged_kib), p->charged_kib * 1024,
+    if (test_drv_job_run(ctx, dom, test_drv_transfer_ms(drv, p->charged_kib), p->charged_kib * 1024,
                          "migration") < 0)
         goto fail;
 
