@@ -805,50 +805,25 @@ xmlrpc_value *api_domain_restore(xmlrpc_caller *caller, const xmlrpc_value *para
         return NULL;
     /* A persistent domain of the same name and uuid that is not running is restored in
      * place; otherwise the domain comes back as a transient one. */
-    domain_obj *dom = api_domain_find(ctx, def->name);
-    bool created = false;
-    if (dom) {
-        domain_obj_lock(dom);
-        bool same = !dom->is_host && memcmp(dom->def->uuid, def->uuid, 16) == 0;
-        domain_obj_unlock(dom);
-        if (!same) {
-            xend_error_report(XEND_ERR_DOMAIN_EXISTS,
-                              "a different domain named '%s' already exists", def->name);
-            domain_obj_unref(dom);
-            domain_def_free(def);
-            return NULL;
-        }
-    } else {
-        xend_error_reset();
-        dom = api_domain_add(ctx, domain_def_copy(def), false);
-        if (!dom) {
-            domain_def_free(def);
-            return NULL;
-        }
-        created = true;
-    }
-    domain_obj_lock(dom);
-    int rc = domain_obj_begin_job(ctx, dom, "domain.restore", ctx->job_wait_ms);
-    if (rc < 0) {
-        domain_obj_unlock(dom);
-        domain_obj_unref(dom);
+    bool created;
+    domain_obj *dom = api_domain_incoming(ctx, def, "domain.restore", &created);
+    if (!dom) {
         domain_def_free(def);
         return NULL;
     }
-    rc = require_inactive(dom, "restore");
-    if (rc == 0) {
-        /* The guest runs with the image's definition; a persistent domain keeps its stored
-         * configuration for the next boot. */
-        bool was_suspended = dom->state == DOMAIN_STATE_SUSPENDED;
+    /* The guest runs with the image's definition (taken); a persistent domain keeps its
+     * stored configuration for the next boot. */
+    bool was_suspended = dom->state == DOMAIN_STATE_SUSPENDED;
+    int rc = require_inactive(dom, "restore");
+    if (rc == 0)
         rc = api_domain_restore_locked(ctx, dom, path, def, api_arg_bool(params, 1, false));
-        def = NULL;
-        /* The guest now runs from the file: a managed-save image would be stale state. */
-        if (rc == 0 && was_suspended)
-            domain_store_delete_save(ctx->store, dom->def->name);
-    }
+    else
+        domain_def_free(def);
+    /* The guest now runs from the file: a managed-save image would be stale state. */
+    if (rc == 0 && was_suspended)
+        domain_store_delete_save(ctx->store, dom->def->name);
     if (rc < 0 && created)
         api_domain_remove(ctx, dom);
-    domain_def_free(def);
     return api_dom_end(ctx, dom, rc, true);
 }
 

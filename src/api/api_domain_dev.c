@@ -763,33 +763,9 @@ xmlrpc_value *api_domain_migrate_receive(xmlrpc_caller *caller, const xmlrpc_val
     }
     /* A domain defined here with the same name and uuid (migrating back to where it is
      * persistent) receives the guest; otherwise it arrives as a transient domain. */
-    domain_obj *dom = api_domain_find(ctx, def->name);
-    bool created = false;
-    if (dom) {
-        domain_obj_lock(dom);
-        bool same = !dom->is_host && memcmp(dom->def->uuid, def->uuid, 16) == 0;
-        domain_obj_unlock(dom);
-        if (!same) {
-            xend_error_report(XEND_ERR_DOMAIN_EXISTS,
-                              "a different domain named '%s' already exists here", def->name);
-            domain_obj_unref(dom);
-            domain_def_free(def);
-            return NULL;
-        }
-    } else {
-        xend_error_reset();
-        dom = api_domain_add(ctx, domain_def_copy(def), false);
-        if (!dom) {
-            domain_def_free(def);
-            return NULL;
-        }
-        created = true;
-    }
-    domain_obj_lock(dom);
-    int rc = domain_obj_begin_job(ctx, dom, "domain.migrate_receive", ctx->job_wait_ms);
-    if (rc < 0) {
-        domain_obj_unlock(dom);
-        domain_obj_unref(dom);
+    bool created;
+    domain_obj *dom = api_domain_incoming(ctx, def, "domain.migrate_receive", &created);
+    if (!dom) {
         domain_def_free(def);
         return NULL;
     }
@@ -799,6 +775,7 @@ xmlrpc_value *api_domain_migrate_receive(xmlrpc_caller *caller, const xmlrpc_val
         domain_def_free(def);
         return api_dom_end(ctx, dom, -1, false);
     }
+    int rc = 0;
     /* The guest runs with the definition it brought; a persistent domain keeps its stored
      * configuration for the next boot. */
     if (dom->persistent) {

@@ -151,10 +151,27 @@ static size_t curl_collect(char *p, size_t size, size_t n, void *opaque)
     return size * n;
 }
 
-int api_migrate_send(api_ctx *ctx, const char *uri, const domain_def *def, const void *state,
-                     size_t len, bool paused)
+typedef struct {
+    api_ctx *ctx;
+    domain_obj *dom;
+} migrate_watch;
+
+/* libcurl calls this at least once a second, also while waiting: stop on job_abort or when
+ * the daemon stops, so neither waits for a silent destination's timeout. */
+static int migrate_progress(void *opaque, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                            curl_off_t ulnow)
 {
-    (void)ctx;
+    (void)dltotal;
+    (void)dlnow;
+    migrate_watch *w = opaque;
+    if (ultotal > 0)
+        __atomic_store_n(&w->dom->job_done, (uint64_t)ulnow, __ATOMIC_RELAXED);
+    return api_job_should_stop(w->ctx, w->dom) ? 1 : 0;
+}
+
+int api_migrate_send(api_ctx *ctx, domain_obj *dom, const char *uri, const domain_def *def,
+                     const void *state, size_t len, bool paused)
+{
     char *url = NULL, *socket_path = NULL;
     if (strncmp(uri, "unix://", 7) == 0) {
         socket_path = xstrdup(uri + 7);
@@ -195,10 +212,24 @@ int api_migrate_send(api_ctx *ctx, const char *uri, const domain_def *def, const
         curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
         curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 120000L);
         curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+        migrate_watch watch = {ctx, dom};
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, migrate_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &watch);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+        domain_obj_lock(dom);
+        dom->job_total = body.len; /* makes the job abortable and its progress visible */
+        dom->job_done = 0;
+        domain_obj_unlock(dom);
         CURLcode cc = curl_easy_perform(curl);
         long status = 0;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-        if (cc != CURLE_OK) {
+        if (cc == CURLE_ABORTED_BY_CALLBACK) {
+            xend_error_report(XEND_ERR_OPERATION_ABORTED, "migration of domain '%s' to '%s' %s",
+                              def->name, uri,
+                              api_ctx_stopping(ctx) ? "stopped: the daemon is stopping"
+                                                    : "was aborted");
+            rc = -1;
+        } else if (cc != CURLE_OK) {
             xend_error_report(XEND_ERR_NO_HOST, "cannot reach the destination '%s': %s", uri,
                               curl_easy_strerror(cc));
             rc = -1;

@@ -25,6 +25,7 @@ struct api_ctx {
     int job_wait_ms;
     bool debug;
     bool autostart;
+    bool stopping; /* atomic: api_ctx_shutdown */
 
     /* The list (list_lock). objs is sorted by name so listing needs no sort; host is
      * Domain-0, kept apart and listed first. */
@@ -99,6 +100,13 @@ xmlrpc_value *api_domain_lookup_row(api_ctx *ctx, domain_obj *dom);
 xmlrpc_value *api_domain_define_def(api_ctx *ctx, domain_def *def, const domain_warnings *w);
 xmlrpc_value *api_domain_shutdown_mode(xmlrpc_caller *caller, const char *name,
                                        hv_shutdown_mode mode);
+
+/* A guest arriving with def (restore, incoming migration): the domain of the same name
+ * and uuid if it exists here (the caller checks that it is not running), else a new
+ * transient one (*created). Returned locked with its job taken; def is not taken. NULL
+ * with the error reported (DOMAIN_EXISTS for another domain of that name). */
+domain_obj *api_domain_incoming(api_ctx *ctx, const domain_def *def, const char *job,
+                                bool *created);
 
 /* Disk claims between running domains (DISK_IN_USE) and the access check (DISK_ACCESS). */
 int api_disk_claim(const domain_disk *d, const char *owner);

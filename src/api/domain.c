@@ -671,6 +671,41 @@ int api_domain_check_host(api_ctx *ctx, const domain_def *def, domain_obj *self)
     return 0;
 }
 
+/* ---- incoming guests ---- */
+
+domain_obj *api_domain_incoming(api_ctx *ctx, const domain_def *def, const char *job,
+                                bool *created)
+{
+    *created = false;
+    domain_obj *dom = api_domain_find(ctx, def->name);
+    if (dom) {
+        domain_obj_lock(dom);
+        bool same = !dom->is_host && memcmp(dom->def->uuid, def->uuid, 16) == 0;
+        domain_obj_unlock(dom);
+        if (!same) {
+            xend_error_report(XEND_ERR_DOMAIN_EXISTS,
+                              "a different domain named '%s' already exists", def->name);
+            domain_obj_unref(dom);
+            return NULL;
+        }
+    } else {
+        xend_error_reset();
+        dom = api_domain_add(ctx, domain_def_copy(def), false);
+        if (!dom)
+            return NULL;
+        *created = true;
+    }
+    domain_obj_lock(dom);
+    if (domain_obj_begin_job(ctx, dom, job, ctx->job_wait_ms) < 0) {
+        if (*created)
+            api_domain_remove(ctx, dom);
+        domain_obj_unlock(dom);
+        domain_obj_unref(dom);
+        return NULL;
+    }
+    return dom;
+}
+
 /* ---- start and stop ---- */
 
 /* Start dom from image (NULL: boot) with live as its live definition (taken; NULL: a copy
@@ -1068,6 +1103,21 @@ void api_ctx_free(api_ctx *ctx)
     pthread_mutex_destroy(&ctx->list_lock);
     free(ctx->host_config);
     free(ctx);
+}
+
+void api_ctx_shutdown(api_ctx *ctx)
+{
+    __atomic_store_n(&ctx->stopping, true, __ATOMIC_RELEASE);
+}
+
+bool api_ctx_stopping(api_ctx *ctx)
+{
+    return __atomic_load_n(&ctx->stopping, __ATOMIC_ACQUIRE);
+}
+
+bool api_job_should_stop(api_ctx *ctx, domain_obj *dom)
+{
+    return __atomic_load_n(&dom->job_abort, __ATOMIC_ACQUIRE) || api_ctx_stopping(ctx);
 }
 
 void *api_ctx_driver_priv(api_ctx *ctx)

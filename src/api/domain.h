@@ -165,9 +165,19 @@ void api_event_domain(api_ctx *ctx, domain_obj *dom, const char *type, const cha
 
 /* Migration transport for drivers: call domain.migrate_receive on the xend at uri
  * ("unix:///path", "http://host:port/") with the domain XML and the driver's opaque state.
- * 0, or -1 with NO_HOST (cannot connect / not a xend) or the destination's fault reported. */
-int api_migrate_send(api_ctx *ctx, const char *uri, const domain_def *def, const void *state,
-                     size_t len, bool paused);
+ * Called with dom's job held and its object lock NOT held (the destination may be this
+ * daemon). The transfer stops early with OPERATION_ABORTED on domain.job_abort or when the
+ * daemon stops. 0, or -1 with NO_HOST (cannot connect / not a xend) or the destination's
+ * fault reported. */
+int api_migrate_send(api_ctx *ctx, domain_obj *dom, const char *uri, const domain_def *def,
+                     const void *state, size_t len, bool paused);
+
+/* The daemon is stopping: long jobs give up (OPERATION_ABORTED) so it can exit. */
+void api_ctx_shutdown(api_ctx *ctx);
+bool api_ctx_stopping(api_ctx *ctx);
+/* Whether the running job of dom should stop now (domain.job_abort, or the daemon is
+ * stopping); reads without the object lock are fine. */
+bool api_job_should_stop(api_ctx *ctx, domain_obj *dom);
 
 /* The driver's private context and the host log (node.dmesg text is the driver's). */
 void *api_ctx_driver_priv(api_ctx *ctx);

@@ -542,6 +542,7 @@ int main(int argc, char **argv)
     int rc = main_wait_signals(&sigs) < 0 ? 1 : 0;
 
     event_ring_set_listener(api_ctx_events(ctx), NULL, NULL);
+    api_ctx_shutdown(ctx); /* long jobs give up, so the job workers can be joined */
     server_stop(srv);
     api_ctx_free(ctx);
     xmlrpc_registry_free(reg);

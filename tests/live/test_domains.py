@@ -4,6 +4,7 @@ the calls return and the states, files, consoles and counters they leave behind,
 against the contract in src/api/methods.def."""
 import itertools
 import os
+import socket
 import threading
 import time
 import unittest
@@ -833,6 +834,28 @@ class DomainTests(DomainTestBase):
         c3 = self.p.domain.console_read(name, c["offset"] + 1000)
         self.assertEqual((c3["data"], c3["offset"]), ("", c["offset"]))
 
+    def test_console_ring_wraps(self):
+        """The console keeps its newest bytes (64 KiB); offsets keep counting every byte
+        and 'start' says where the kept part begins."""
+        name = uniq("con-wrap")
+        self.define_started(name)
+        first = self.p.domain.console_read(name)
+        mc = [{"methodName": "domain.sysrq", "params": [name, "h"]}] * 50
+        for _ in range(4):
+            out = self.p.system.multicall(mc)
+            self.assertEqual(out, [[True]] * 50)
+        c = self.p.domain.console_read(name)
+        self.assertGreater(c["start"], 0)
+        self.assertGreater(c["offset"], 64 * 1024)
+        self.assertLessEqual(c["offset"] - c["start"], 64 * 1024)
+        self.assertEqual(c["offset"] - c["start"], len(c["data"].encode()))
+        self.assertNotIn("Linux version", c["data"])
+        self.assertEqual(c["data"].count("HELP : loglevel"), c["data"].count("\n"))
+        # An offset older than what is kept reads from the oldest kept byte.
+        old = self.p.domain.console_read(name, first["offset"])
+        self.assertEqual((old["start"], old["offset"]), (c["start"], c["offset"]))
+        self.assertEqual(old["data"], c["data"])
+
     def test_sysrq(self):
         name = uniq("sysrq")
         self.define_started(name)
@@ -1231,6 +1254,101 @@ class MigrateTests(FaultAssertions, unittest.TestCase):
         self.assertIs(here["persistent"], True)
         self.assertFault(NO_DOMAIN, self.pd.domain.lookup, name)
         self.ps.domain.destroy(name)
+
+
+class SilentDestination:
+    """A Unix socket that accepts connections and never answers: a migration destination
+    that hangs."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "silent.sock")
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.bind(self.path)
+        self.sock.listen(16)
+        self.conns = []
+        self.thread = threading.Thread(target=self.accept, daemon=True)
+        self.thread.start()
+        self.uri = "unix://" + self.path
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+
+    def close(self):
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+class StuckMigrationTests(DomainTestBase):
+    """A migration whose destination accepts the connection and then says nothing."""
+
+    def setUp(self):
+        self.dest = SilentDestination(self.daemon.dir)
+        self.addCleanup(self.dest.close)
+
+    def start_migration(self, name):
+        result = {}
+
+        def run():
+            with self.daemon.proxy(timeout=200) as p:
+                try:
+                    result["value"] = p.domain.migrate(name, self.dest.uri, True)
+                except xmlrpc.client.Fault as f:
+                    result["fault"] = f
+                except Exception as e:  # noqa: BLE001 - reported below
+                    result["error"] = e
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        # The transfer is done once the destination has the connection.
+        self.assertTrue(wait_for(lambda: self.dest.conns and
+                                 self.p.domain.job_info(name)["job"] == "domain.migrate", 10))
+        return t, result
+
+    def test_job_abort_stops_a_waiting_migration(self):
+        """domain.job_abort applies to migrations ("save, suspend, migrate"), also while the
+        migration waits for the destination."""
+        name = uniq("stuck")
+        self.define_started(name)
+        t, result = self.start_migration(name)
+        self.assertIs(self.p.domain.job_abort(name), True)
+        t.join(20 * xendtest.SLOW)
+        self.assertFalse(t.is_alive(), "domain.migrate still waits after job_abort")
+        self.assertIn("fault", result, result)
+        self.assertEqual(result["fault"].faultCode, OPERATION_ABORTED)
+        r = self.row(name)
+        self.assertEqual((r["state"], r["job"]), ("running", ""))
+
+
+class StopDuringMigrationTests(unittest.TestCase):
+    def test_sigterm_stops_the_daemon_during_a_migration(self):
+        """xend(8): SIGTERM stops the daemon; a migration waiting for a silent destination
+        must not keep it running (Daemon.stop allows 15 s)."""
+        daemon = Daemon().start()
+        dest = SilentDestination(daemon.dir)
+        try:
+            with daemon.proxy() as p:
+                p.domain.create(domain_xml("stop-mig"))
+
+            def run():
+                try:
+                    with daemon.proxy(timeout=200) as q:
+                        q.domain.migrate("stop-mig", dest.uri, True)
+                except Exception:  # noqa: BLE001 - the daemon goes away under it
+                    pass
+
+            threading.Thread(target=run, daemon=True).start()
+            self.assertTrue(wait_for(lambda: dest.conns, 10))
+            daemon.stop()
+        finally:
+            dest.close()
+            if daemon.proc is not None:
+                daemon.kill()
 
 
 if __name__ == "__main__":

@@ -315,9 +315,11 @@ static int test_drv_job_run(api_ctx *ctx, domain_obj *dom, uint64_t ms, uint64_t
     api_job_progress(ctx, dom, 0, bytes);
     uint64_t start = test_drv_now_ns(), total = ms * 1000000u;
     for (;;) {
-        if (dom->job_abort) {
-            xend_error_report(XEND_ERR_OPERATION_ABORTED, "%s of domain '%s' was aborted", what,
-                              dom->def->name);
+        if (api_job_should_stop(ctx, dom)) {
+            xend_error_report(XEND_ERR_OPERATION_ABORTED, "%s of domain '%s' %s", what,
+                              dom->def->name,
+                              api_ctx_stopping(ctx) ? "stopped: the daemon is stopping"
+                                                    : "was aborted");
             return -1;
         }
         uint64_t el = test_drv_now_ns() - start;
@@ -788,7 +790,7 @@ int test_drv_domain_migrate(api_ctx *ctx, domain_obj *dom, const char *uri, bool
     /* Unlocked: the destination may be this very daemon, and readers should not wait
      * behind the network. The job keeps dom->def stable. */
     domain_obj_unlock(dom);
-    int r = api_migrate_send(ctx, uri, dom->def, blob.data, blob.len, user_paused);
+    int r = api_migrate_send(ctx, dom, uri, dom->def, blob.data, blob.len, user_paused);
     domain_obj_lock(dom);
     xbuf_clear(&blob);
     if (r < 0) {
