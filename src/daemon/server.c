@@ -1002,6 +1002,21 @@ server *server_start(const server_config *cfg, xmlrpc_registry *reg, void *app)
     }
     srv->decoder_key_made = true;
 
+    /* The job pool exists before any listener serves, or the first state-changing call
+     * could find no queue. */
+    srv->job_queue = xcalloc(1, sizeof(*srv->job_queue));
+    srv->prio_queue = xcalloc(1, sizeof(*srv->prio_queue));
+    srv->job_queue->srv = srv->prio_queue->srv = srv;
+    unsigned nthreads = cfg->job_workers + cfg->priority_workers;
+    srv->job_threads = xcalloc(nthreads, sizeof(*srv->job_threads));
+    for (unsigned i = 0; i < nthreads; i++) {
+        server_queue *qu = i < cfg->job_workers ? srv->job_queue : srv->prio_queue;
+        if (pthread_create(&srv->job_threads[i], NULL, server_job_main, qu) != 0) {
+            xend_error_report(XEND_ERR_SYSTEM, "cannot start a job worker thread");
+            goto fail;
+        }
+        srv->njob_threads++;
+    }
     /* Bind everything before serving anything, so a failure leaves nothing running. */
     if (srv->socket_path && server_bind_unix(srv) < 0)
         goto fail;
@@ -1016,19 +1031,6 @@ server *server_start(const server_config *cfg, xmlrpc_registry *reg, void *app)
         goto fail;
     }
     srv->park_thread_started = true;
-    srv->job_queue = xcalloc(1, sizeof(*srv->job_queue));
-    srv->prio_queue = xcalloc(1, sizeof(*srv->prio_queue));
-    srv->job_queue->srv = srv->prio_queue->srv = srv;
-    unsigned nthreads = cfg->job_workers + cfg->priority_workers;
-    srv->job_threads = xcalloc(nthreads, sizeof(*srv->job_threads));
-    for (unsigned i = 0; i < nthreads; i++) {
-        server_queue *qu = i < cfg->job_workers ? srv->job_queue : srv->prio_queue;
-        if (pthread_create(&srv->job_threads[i], NULL, server_job_main, qu) != 0) {
-            xend_error_report(XEND_ERR_SYSTEM, "cannot start a job worker thread");
-            goto fail;
-        }
-        srv->njob_threads++;
-    }
     return srv;
 fail:
     server_stop(srv);

@@ -2,6 +2,8 @@
 (SIGTERM/SIGINT stop it and remove its files, SIGHUP reopens the log), stale files from a
 crashed daemon, and a second daemon on the same socket or pid file."""
 import os
+import shutil
+import tempfile
 import re
 import signal
 import socket
@@ -261,16 +263,27 @@ class LifecycleTests(unittest.TestCase):
         self.assertStopped(d)
         self.assertIn("stopped", d.output())
 
+    def blocked_socket(self):
+        """A socket path whose parent cannot be created: a regular file stands where a
+        directory must go (inside the test's own directory, so nothing outside is touched)."""
+        tmp = tempfile.mkdtemp(prefix="xend-test-block-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        blocker = os.path.join(tmp, "not-a-dir")
+        with open(blocker, "w") as f:
+            f.write("x")
+        d = self.start(config={"socket": os.path.join(blocker, "sub", "xend.sock")})
+        return d, blocker
+
     def test_daemon_mode_reports_startup_error(self):
-        d = self.start(config={"socket": "/nonexistent-xend-dir/sub/xend.sock"})
+        d, blocker = self.blocked_socket()
         r = run_xend(["-d", "--config", d.conf_path])
         self.assertEqual(r.returncode, 1)
         self.assertTrue(r.stderr.startswith("xend: error: "), r.stderr)
-        self.assertIn("/nonexistent-xend-dir", r.stderr)
+        self.assertIn(blocker, r.stderr)
         self.assertFalse(os.path.exists(d.pid_file), "pid file left after a failed start")
 
     def test_startup_error_foreground(self):
-        d = self.start(config={"socket": "/nonexistent-xend-dir/sub/xend.sock"})
+        d, _ = self.blocked_socket()
         r = run_xend(["--config", d.conf_path])
         self.assertEqual(r.returncode, 1)
         self.assertTrue(r.stderr.startswith("xend: error: "), r.stderr)

@@ -3,10 +3,13 @@ everything as it was: every definition (domain.get_xml, live and next-boot), sta
 running domains, autostart flag and managed-save image; running guests are re-attached,
 not restarted. A corrupt stored file is set aside (renamed *.corrupt-*) and the daemon
 starts with the others. After a simulated host reboot (the run directory emptied) the
-autostart domains start."""
+autostart domains start. A freshly started daemon answers a call sent the instant its
+socket accepts."""
 import glob
 import os
+import socket
 import unittest
+import xmlrpc.client
 
 import xendtest
 from xendtest import Daemon, FaultAssertions, domain_xml, make_disk, nic_xml, wait_for
@@ -265,6 +268,45 @@ class RestartTests(FaultAssertions, unittest.TestCase):
         self.assertEqual(self.p.domain.lookup("as-0")["state"], "shutoff")
         self.assertEqual(self.p.domain.lookup("as-1")["state"], "running")
 
+
+class StartupTests(unittest.TestCase):
+    def test_write_call_as_soon_as_the_socket_accepts(self):
+        """A client may call the moment the socket accepts connections: the daemon must be
+        fully ready to run any method by then (20 fresh starts, a state-changing call
+        each, sent the instant connect() succeeds)."""
+        body = xendtest.http_request(xendtest.xml_call("domain.define", domain_xml("early")))
+        for i in range(20):
+            d = Daemon()
+            d.start(wait=False)
+            conn = []
+
+            def connect():
+                s = socket.socket(socket.AF_UNIX)
+                s.settimeout(30 * xendtest.SLOW)
+                try:
+                    s.connect(d.socket)
+                except OSError:
+                    s.close()
+                    return False
+                conn.append(s)
+                return True
+
+            try:
+                self.assertTrue(wait_for(connect, 10, interval=0.0002))
+                conn[0].sendall(body)
+                r, _ = xendtest.read_response(conn[0])
+                if r is None:
+                    wait_for(lambda: d.proc.poll() is not None, 2)
+                    self.fail(f"start {i}: no reply (xend exit status {d.proc.poll()}): "
+                              f"{d.output()[-1500:]}")
+                self.assertEqual(r.status, 200)
+                (row,), _ = xmlrpc.client.loads(r.body)
+                self.assertEqual(row["name"], "early")
+            finally:
+                for s in conn:
+                    s.close()
+            self.assertIsNone(d.proc.poll(), f"start {i}: xend died: {d.output()[-1500:]}")
+            d.stop()
 
 if __name__ == "__main__":
     xendtest.main()
