@@ -4,6 +4,7 @@
  * with runtime facts in Xend's order (against tests/data/sxp/domain-guest.pretty), round
  * trips through domain_def_equal, uname parsing and every refusal.
  */
+#include "check-data.h"
 #include "check-error.h"
 #include "conf/domain_sxp.h"
 #include "conf/sxp.h"
@@ -12,24 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *read_data(const char *rel)
-{
-    const char *src = getenv("XEND_SOURCE_DIR");
-    char *path = xasprintf("%s/tests/data/%s", src ? src : ".", rel);
-    FILE *f = fopen(path, "rb");
-    free(path);
-    if (!f)
-        return NULL;
-    xbuf b = XBUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        xbuf_add(&b, chunk, n);
-    fclose(f);
-    xbuf_adds(&b, "");
-    return xbuf_steal(&b, NULL);
-}
 
 static domain_def *parse_text(const char *text)
 {

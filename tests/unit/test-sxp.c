@@ -3,6 +3,7 @@
  * refusal with its line, the compact and pretty formats (the pretty one against a golden
  * file in tests/data/sxp/), round trips, and the value helpers.
  */
+#include "check-data.h"
 #include "check-error.h"
 #include "conf/sxp.h"
 #include "util/alloc.h"
@@ -10,24 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *read_data(const char *rel)
-{
-    const char *src = getenv("XEND_SOURCE_DIR");
-    char *path = xasprintf("%s/tests/data/%s", src ? src : ".", rel);
-    FILE *f = fopen(path, "rb");
-    free(path);
-    if (!f)
-        return NULL;
-    xbuf b = XBUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        xbuf_add(&b, chunk, n);
-    fclose(f);
-    xbuf_adds(&b, "");
-    return xbuf_steal(&b, NULL);
-}
 
 static xmlrpc_value *parse(const char *text)
 {

@@ -4,6 +4,7 @@
  * VAR=VAL overrides, the variables' meaning (memory, disks, vifs, builder, ...), warnings,
  * and format/parse round trips against golden files in tests/data/xmcfg/.
  */
+#include "check-data.h"
 #include "check-error.h"
 #include "conf/xmcfg.h"
 #include "util/alloc.h"
@@ -11,24 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *read_data(const char *rel)
-{
-    const char *src = getenv("XEND_SOURCE_DIR");
-    char *path = xasprintf("%s/tests/data/%s", src ? src : ".", rel);
-    FILE *f = fopen(path, "rb");
-    free(path);
-    if (!f)
-        return NULL;
-    xbuf b = XBUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        xbuf_add(&b, chunk, n);
-    fclose(f);
-    xbuf_adds(&b, "");
-    return xbuf_steal(&b, NULL);
-}
 
 static xmlrpc_value *vars_of(const char *text)
 {
