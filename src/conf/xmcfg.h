@@ -45,4 +45,7 @@ domain_def *xmcfg_parse(const char *text, size_t len, const char *what,
  * xmcfg_parse of the output gives back an equal def. */
 void xmcfg_format(const domain_def *def, xbuf *out);
 
+/* Internal to xmcfg.c and xmcfg_def.c: move *b forward and *e back over spaces and tabs. */
+void xmcfg_trim(const char **b, const char **e);
+
 #endif
