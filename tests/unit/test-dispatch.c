@@ -82,6 +82,17 @@ static xmlrpc_value *t_fail(xmlrpc_caller *caller, const xmlrpc_value *params, v
     return NULL;
 }
 
+/* An internal error: its fault carries the reporting call stack only for trace_ok callers. */
+static xmlrpc_value *t_internal(xmlrpc_caller *caller, const xmlrpc_value *params, void *data)
+{
+    (void)caller;
+    (void)params;
+    (void)data;
+    handler_calls++;
+    xend_error_report(XEND_ERR_INTERNAL, "boom");
+    return NULL;
+}
+
 /* Fails without reporting anything: the dispatcher must still produce a fault. */
 static xmlrpc_value *t_silent(xmlrpc_caller *caller, const xmlrpc_value *params, void *data)
 {
@@ -152,6 +163,8 @@ static const xmlrpc_method test_methods[] = {
     {"test.nan", "double", XMLRPC_ACCESS_READ, "1.0", NULL, "NaN.", t_nan, NULL},
     {"test.uglyfail", "int", XMLRPC_ACCESS_READ, "1.0", NULL, "Ugly failure.", t_uglyfail, NULL},
     {"test.echo", "array struct array", XMLRPC_ACCESS_READ, "1.0", NULL, "Echo.", t_echo, NULL},
+    {"test.internal", "int", XMLRPC_ACCESS_READ, "1.0", NULL, "Internal error.", t_internal,
+     NULL},
 };
 #define N_TEST_METHODS (sizeof(test_methods) / sizeof(test_methods[0]))
 
@@ -715,6 +728,28 @@ static void test_api_registry(void)
     xmlrpc_registry_free(api);
 }
 
+/* Debug mode: an internal error's fault has "server trace:" and frames only when the
+ * transport says the caller may see it (privileged, local, debug); never otherwise, and
+ * never for other faults. */
+static void test_internal_trace(void)
+{
+    const char *body = "<methodCall><methodName>test.internal</methodName></methodCall>";
+    xmlrpc_caller trusted = admin, plain = admin;
+    trusted.trace_ok = true;
+    xmlrpc_response r;
+    CHECK_INTEQ(handle(&trusted, body, strlen(body), &r), XEND_ERR_INTERNAL);
+    CHECK(r.fault_string && strncmp(r.fault_string, "boom\nserver trace:\n", 19) == 0);
+    CHECK(r.fault_string && strlen(r.fault_string) > 25);
+    xmlrpc_response_clear(&r);
+    CHECK_INTEQ(handle(&plain, body, strlen(body), &r), XEND_ERR_INTERNAL);
+    CHECK_STREQ(r.fault_string, "boom");
+    xmlrpc_response_clear(&r);
+    const char *other = "<methodCall><methodName>test.fail</methodName></methodCall>";
+    CHECK_INTEQ(handle(&trusted, other, strlen(other), &r), XEND_ERR_NO_DOMAIN);
+    CHECK(r.fault_string && !strstr(r.fault_string, "server trace"));
+    xmlrpc_response_clear(&r);
+}
+
 int main(void)
 {
     reg = xmlrpc_registry_new();
@@ -724,6 +759,7 @@ int main(void)
     test_access();
     test_introspection();
     test_multicall();
+    test_internal_trace();
     test_handle();
     test_api_registry();
     xmlrpc_registry_free(reg);
