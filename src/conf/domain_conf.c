@@ -9,6 +9,7 @@
  */
 #include "domain_conf.h"
 
+#include "util/text.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -487,17 +488,6 @@ void domain_uuid_format(const uint8_t uuid[16], char out[37])
     out[o] = '\0';
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int uuid_parse_quiet(const char *s, uint8_t uuid[16])
 {
     if (!s)
@@ -512,7 +502,7 @@ static int uuid_parse_quiet(const char *s, uint8_t uuid[16])
             if (s[j++] != '-')
                 return -1;
         }
-        int hi = hex_value(s[j]), lo = hex_value(s[j + 1]);
+        int hi = xend_hex_digit(s[j]), lo = xend_hex_digit(s[j + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         uuid[i] = (uint8_t)(hi << 4 | lo);
@@ -553,7 +543,7 @@ static int mac_parse_quiet(const char *s, uint8_t mac[6])
         return -1;
     for (size_t i = 0; i < 6; i++) {
         const char *p = s + i * 3;
-        int hi = hex_value(p[0]), lo = hex_value(p[1]);
+        int hi = xend_hex_digit(p[0]), lo = xend_hex_digit(p[1]);
         if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':'))
             return -1;
         mac[i] = (uint8_t)(hi << 4 | lo);

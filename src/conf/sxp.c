@@ -10,6 +10,7 @@
  */
 #include "conf/sxp.h"
 
+#include "util/text.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -123,17 +124,6 @@ static int sxp_count_node(sxp_parser *ps)
     return 0;
 }
 
-static int sxp_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* One escape after the backslash at ps->p - 1; the byte it stands for goes to out. */
 static int sxp_parse_escape(sxp_parser *ps, xbuf *out)
 {
@@ -171,8 +161,8 @@ static int sxp_parse_escape(sxp_parser *ps, xbuf *out)
         byte = c;
         break;
     case 'x': {
-        int hi = ps->p < ps->end ? sxp_hex_digit(ps->p[0]) : -1;
-        int lo = ps->p + 1 < ps->end ? sxp_hex_digit(ps->p[1]) : -1;
+        int hi = ps->p < ps->end ? xend_hex_digit(ps->p[0]) : -1;
+        int lo = ps->p + 1 < ps->end ? xend_hex_digit(ps->p[1]) : -1;
         if (hi < 0 || lo < 0) {
             sxp_parser_error(ps, "\\x must be followed by two hex digits");
             return -1;

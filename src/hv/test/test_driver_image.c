@@ -11,6 +11,7 @@
 
 #include "conf/domain_conf.h"
 #include "conf/xml.h"
+#include "util/text.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "xmlrpc/base64.h"
@@ -167,17 +168,6 @@ static int state_parse_u64(const char *s, uint64_t *out, const char **end)
     return 0;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "IDX NS HEX": the next vCPU in order. */
 static int state_set_vcpu(test_drv_state *st, const char *value, const char *what, unsigned line)
 {
@@ -206,7 +196,7 @@ static int state_set_vcpu(test_drv_state *st, const char *value, const char *wha
     }
     uint8_t aff[TEST_DRV_AFFINITY_BYTES] = {0};
     for (size_t i = 0; i < hlen; i += 2) {
-        int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
+        int hi = xend_hex_digit(hex[i]), lo = xend_hex_digit(hex[i + 1]);
         if (hi < 0 || lo < 0) {
             state_error(what, line, "vcpu %" PRIu64 ": affinity '%.64s' is not hex", idx, hex);
             return -1;
