@@ -29,6 +29,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +255,63 @@ static domain_def *store_config_read(const char *path, const char *name)
     return def;
 }
 
+/* Reading and parsing the configs is most of start-up and each file is independent: a few
+ * threads do it into an array (keeping each failure's message), then one pass in name order
+ * sets bad files aside, checks uuids and hands the defs over, exactly as a single thread
+ * would. */
+typedef struct {
+    const domain_store *st;
+    char **names;
+    size_t n, start, step;
+    domain_def **defs;
+    int *codes;
+    char **errors;
+} store_load_job;
+
+static void *store_load_worker(void *arg)
+{
+    store_load_job *job = arg;
+    for (size_t i = job->start; i < job->n; i += job->step) {
+        XEND_AUTOFREE char *path = xasprintf("%s/%s.xml", job->st->config_dir, job->names[i]);
+        xend_error_reset();
+        job->defs[i] = store_config_read(path, job->names[i]);
+        if (!job->defs[i]) {
+            job->codes[i] = xend_error_last()->code;
+            job->errors[i] = xstrdup(xend_error_last()->message);
+        }
+    }
+    return NULL;
+}
+
+#define STORE_LOAD_THREADS 4
+#define STORE_LOAD_PER_THREAD 256 /* fewer files than this are not worth a thread */
+
+static void store_load_all(const domain_store *st, char **names, size_t n, domain_def **defs,
+                           int *codes, char **errors)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nthreads = cpus > 0 ? (size_t)cpus : 1;
+    if (nthreads > STORE_LOAD_THREADS)
+        nthreads = STORE_LOAD_THREADS;
+    if (nthreads > n / STORE_LOAD_PER_THREAD)
+        nthreads = n / STORE_LOAD_PER_THREAD;
+    store_load_job jobs[STORE_LOAD_THREADS];
+    pthread_t tids[STORE_LOAD_THREADS];
+    size_t started = 0;
+    for (size_t t = 1; t < nthreads; t++) {
+        jobs[t] = (store_load_job){st, names, n, t, nthreads, defs, codes, errors};
+        if (pthread_create(&tids[t], NULL, store_load_worker, &jobs[t]) != 0)
+            break;
+        started = t;
+    }
+    /* This thread takes slice 0 and any slice whose thread could not start. */
+    size_t step = started + 1;
+    jobs[0] = (store_load_job){st, names, n, 0, step, defs, codes, errors};
+    store_load_worker(&jobs[0]);
+    for (size_t t = 1; t <= started; t++)
+        pthread_join(tids[t], NULL);
+}
+
 int domain_store_load_configs(domain_store *st, domain_store_config_cb cb, void *opaque)
 {
     char **names = NULL, **markers = NULL;
@@ -270,12 +328,20 @@ int domain_store_load_configs(domain_store *st, domain_store_config_cb cb, void 
     for (size_t i = 0; i < nmarkers; i++)
         xhash_set(autostart, markers[i], markers[i]);
 
+    domain_def **defs = xcalloc(n ? n : 1, sizeof(*defs));
+    int *codes = xcalloc(n ? n : 1, sizeof(*codes));
+    char **errors = xcalloc(n ? n : 1, sizeof(*errors));
+    store_load_all(st, names, n, defs, codes, errors);
+
     xhash *by_uuid = xhash_new(); /* uuid -> name of the config that has it */
     xhash *loaded = xhash_new();
     for (size_t i = 0; i < n; i++) {
         XEND_AUTOFREE char *path = xasprintf("%s/%s.xml", st->config_dir, names[i]);
-        domain_def *def = store_config_read(path, names[i]);
+        domain_def *def = defs[i];
         if (!def) {
+            xend_error_report(codes[i] ? codes[i] : XEND_ERR_INTERNAL, "%s",
+                              errors[i] ? errors[i] : "unreadable");
+            free(errors[i]);
             store_set_aside(path);
             continue;
         }
@@ -307,6 +373,9 @@ int domain_store_load_configs(domain_store *st, domain_store_config_cb cb, void 
             xend_error_reset();
         }
     }
+    free(defs);
+    free(codes);
+    free(errors);
     xhash_free(loaded);
     xhash_free(by_uuid);
     xhash_free(autostart);
