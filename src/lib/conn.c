@@ -1,0 +1,557 @@
+/*
+ * The connection of libxend: a minimal HTTP/1.1 client of our own (no libcurl: over a
+ * Unix socket a call should cost a write and a read, not a library's state machine) that
+ * POSTs XML-RPC calls on one kept-alive socket, plus the public entry points. A dropped
+ * idle connection is reopened once, and only when the daemon cannot have seen the request.
+ */
+#include "config.h"
+#include "xend/xend.h"
+
+#include "lib_priv.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "xmlrpc/codec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LIB_CONNECT_TIMEOUT_MS 5000
+#define LIB_MAX_HEADER (16u << 10)
+#define LIB_MAX_BODY (64u << 20)
+
+struct xend_conn {
+    char *uri;
+    lib_uri u;
+    int fd;            /* -1 when not connected */
+    unsigned requests; /* sent on the current socket: > 0 means it was kept alive */
+    int timeout_ms;    /* 0 = wait forever */
+    xmlrpc_decoder *dec;
+    xbuf out; /* the request being sent, reused */
+    xbuf in;  /* the reply being read, reused */
+    xend_client_error err;
+};
+
+/* Where xend_open failures land, as there is no connection to hold them. */
+static __thread xend_client_error lib_open_error;
+
+/* Copy the thread's util error (already reported, once) into a client error. */
+static void lib_error_capture(xend_client_error *e)
+{
+    const xend_error *ue = xend_error_last();
+    const xend_error_info *info = xend_error_lookup(ue->code);
+    free(e->trace);
+    e->trace = NULL;
+    e->code = ue->code;
+    e->name = info ? info->name : "UNKNOWN";
+    snprintf(e->message, sizeof(e->message), "%s", ue->message);
+}
+
+static void lib_conn_disconnect(xend_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->requests = 0;
+}
+
+static int lib_ms_left(const struct timespec *deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long ms = (deadline->tv_sec - now.tv_sec) * 1000LL + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+    return ms < 0 ? 0 : ms > 1000000000 ? 1000000000 : (int)ms;
+}
+
+static void lib_deadline_set(struct timespec *d, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, d);
+    d->tv_sec += ms / 1000;
+    d->tv_nsec += (long)(ms % 1000) * 1000000;
+    if (d->tv_nsec >= 1000000000) {
+        d->tv_sec++;
+        d->tv_nsec -= 1000000000;
+    }
+}
+
+/* Wait until fd is ready for events; 0, or -1 with errno (ETIMEDOUT on expiry). A NULL
+ * deadline waits forever. */
+static int lib_fd_wait(int fd, short events, const struct timespec *deadline)
+{
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = events};
+        int r = poll(&p, 1, deadline ? lib_ms_left(deadline) : -1);
+        if (r > 0)
+            return 0;
+        if (r == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+static void lib_report_connect(const xend_conn *c, int err)
+{
+    if (err == EACCES && c->u.transport == LIB_TRANSPORT_UNIX)
+        xend_error_report(XEND_ERR_SYSTEM,
+                          "Unable to connect to xend at %s: permission denied on socket %s "
+                          "(the user needs write access to it; ask for the socket's group)",
+                          c->uri, c->u.socket_path);
+    else
+        xend_error_report(XEND_ERR_SYSTEM, "Unable to connect to xend at %s: %s", c->uri,
+                          strerror(err));
+}
+
+/* Connect one non-blocking socket to addr within the connect bound; fd or -1 with errno. */
+static int lib_socket_connect(int family, const struct sockaddr *addr, socklen_t len)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, addr, len) == 0)
+        return fd;
+    if (errno == EINPROGRESS) {
+        struct timespec dl;
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        lib_deadline_set(&dl, LIB_CONNECT_TIMEOUT_MS);
+        if (lib_fd_wait(fd, POLLOUT, &dl) == 0 &&
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0) {
+            if (soerr == 0)
+                return fd;
+            errno = soerr;
+        }
+    } else if (errno == EAGAIN && family == AF_UNIX) {
+        /* A full listen backlog on a Unix socket: the daemon is not accepting. */
+        errno = ETIMEDOUT;
+    }
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+static int lib_conn_connect(xend_conn *c)
+{
+    int fd;
+    if (c->u.transport == LIB_TRANSPORT_UNIX) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        memcpy(sa.sun_path, c->u.socket_path, strlen(c->u.socket_path) + 1);
+        fd = lib_socket_connect(AF_UNIX, (struct sockaddr *)&sa, sizeof(sa));
+        if (fd < 0) {
+            lib_report_connect(c, errno);
+            return -1;
+        }
+    } else {
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+        struct addrinfo *res = NULL;
+        int g = getaddrinfo(c->u.host, c->u.port, &hints, &res);
+        if (g != 0) {
+            if (g == EAI_SYSTEM)
+                xend_error_report(XEND_ERR_NO_HOST, "Unable to resolve host '%s' of %s: %s",
+                                  c->u.host, c->uri, strerror(errno));
+            else
+                xend_error_report(XEND_ERR_NO_HOST, "Unable to resolve host '%s' of %s: %s",
+                                  c->u.host, c->uri, gai_strerror(g));
+            return -1;
+        }
+        int err = ECONNREFUSED;
+        fd = -1;
+        for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+            fd = lib_socket_connect(ai->ai_family, ai->ai_addr, ai->ai_addrlen);
+            if (fd < 0)
+                err = errno;
+        }
+        freeaddrinfo(res);
+        if (fd < 0) {
+            lib_report_connect(c, err);
+            return -1;
+        }
+    }
+    c->fd = fd;
+    c->requests = 0;
+    return 0;
+}
+
+/* Send all of buf; 0, or -1 with errno. */
+static int lib_send_all(xend_conn *c, const char *buf, size_t len, const struct timespec *dl)
+{
+    while (len > 0) {
+        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (lib_fd_wait(c->fd, POLLOUT, dl) < 0)
+                return -1;
+        } else if (n < 0 && errno != EINTR) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Read more bytes into c->in; > 0 bytes read, 0 at EOF, -1 with errno. */
+static ssize_t lib_recv_some(xend_conn *c, const struct timespec *dl)
+{
+    for (;;) {
+        xbuf_reserve(&c->in, 65536);
+        ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1, 0);
+        if (n > 0) {
+            c->in.len += (size_t)n;
+            c->in.data[c->in.len] = '\0';
+            return n;
+        }
+        if (n == 0)
+            return 0;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (lib_fd_wait(c->fd, POLLIN, dl) < 0)
+                return -1;
+        } else if (errno != EINTR) {
+            return -1;
+        }
+    }
+}
+
+/* The value of header name in the header block hdr (NUL-terminated, lines ending CRLF),
+ * copied into out; true if present. */
+static bool lib_header_get(const char *hdr, const char *name, char *out, size_t outlen)
+{
+    size_t nlen = strlen(name);
+    for (const char *line = strstr(hdr, "\r\n"); line && line[2]; line = strstr(line + 2, "\r\n")) {
+        const char *p = line + 2;
+        if (strncasecmp(p, name, nlen) != 0 || p[nlen] != ':')
+            continue;
+        p += nlen + 1;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *end = strstr(p, "\r\n");
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len >= outlen)
+            len = outlen - 1;
+        memcpy(out, p, len);
+        out[len] = '\0';
+        return true;
+    }
+    return false;
+}
+
+typedef enum { LIB_IO_OK, LIB_IO_FAILED, LIB_IO_DROPPED } lib_io;
+
+/* Read one reply into c->in; on success *body and *body_len point into it. LIB_IO_DROPPED
+ * means the socket failed before any byte of the reply (the request may be retried on a
+ * kept-alive socket); any other failure is reported. */
+static lib_io lib_reply_read(xend_conn *c, const struct timespec *dl, const char **body,
+                             size_t *body_len, bool *keep_alive)
+{
+    char *hdr_end = NULL;
+    xbuf_reset(&c->in);
+    while (!hdr_end) {
+        ssize_t n = lib_recv_some(c, dl);
+        if (n <= 0) {
+            int e = n == 0 ? 0 : errno;
+            if (c->in.len == 0 && (n == 0 || e == ECONNRESET || e == EPIPE))
+                return LIB_IO_DROPPED;
+            if (e == ETIMEDOUT)
+                xend_error_report(XEND_ERR_SYSTEM, "xend at %s did not reply within %d ms",
+                                  c->uri, c->timeout_ms);
+            else if (n == 0)
+                xend_error_report(XEND_ERR_SYSTEM, "xend at %s closed the connection in "
+                                  "the middle of its reply", c->uri);
+            else
+                xend_error_report(XEND_ERR_SYSTEM, "Unable to read the reply of xend at %s: %s",
+                                  c->uri, strerror(e));
+            return LIB_IO_FAILED;
+        }
+        hdr_end = strstr(c->in.data, "\r\n\r\n");
+        if ((hdr_end ? (size_t)(hdr_end - c->in.data) : c->in.len) > LIB_MAX_HEADER) {
+            xend_error_report(XEND_ERR_PROTOCOL_INTERNAL,
+                              "reply of xend at %s: HTTP headers longer than %u bytes", c->uri,
+                              LIB_MAX_HEADER);
+            return LIB_IO_FAILED;
+        }
+    }
+    size_t hdr_len = (size_t)(hdr_end - c->in.data) + 4;
+    hdr_end[2] = '\0'; /* the header block now ends with its last CRLF */
+
+    int major, minor, status, off = 0;
+    if (sscanf(c->in.data, "HTTP/%d.%d %3d%n", &major, &minor, &status, &off) != 3 || major != 1 ||
+        (c->in.data[off] != ' ' && c->in.data[off] != '\r')) {
+        xend_error_report(XEND_ERR_PROTOCOL_INTERNAL,
+                          "reply of xend at %s is not HTTP/1.x (status line '%.60s')", c->uri,
+                          c->in.data);
+        return LIB_IO_FAILED;
+    }
+    char val[256];
+    *keep_alive = minor >= 1;
+    if (lib_header_get(c->in.data, "Connection", val, sizeof(val)))
+        *keep_alive = strcasestr(val, "close") ? false : strcasestr(val, "keep-alive") ? true : *keep_alive;
+    if (status != 200) {
+        const char *reason = c->in.data + off + (c->in.data[off] == ' ');
+        const char *eol = strstr(reason, "\r\n");
+        xend_error_report(XEND_ERR_PROTOCOL_INTERNAL, "xend at %s replied HTTP %d %.*s", c->uri,
+                          status, (int)(eol ? eol - reason : 0), reason);
+        return LIB_IO_FAILED;
+    }
+    if (lib_header_get(c->in.data, "Transfer-Encoding", val, sizeof(val)) &&
+        strcasecmp(val, "identity") != 0) {
+        xend_error_report(XEND_ERR_PROTOCOL_INTERNAL,
+                          "reply of xend at %s uses Transfer-Encoding '%s', which libxend does "
+                          "not accept (xend sends Content-Length)",
+                          c->uri, val);
+        return LIB_IO_FAILED;
+    }
+    if (!lib_header_get(c->in.data, "Content-Length", val, sizeof(val))) {
+        xend_error_report(XEND_ERR_PROTOCOL_INTERNAL, "reply of xend at %s has no Content-Length",
+                          c->uri);
+        return LIB_IO_FAILED;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long clen = strtoull(val, &end, 10);
+    if (val[0] < '0' || val[0] > '9' || *end || errno || clen > LIB_MAX_BODY) {
+        xend_error_report(XEND_ERR_PROTOCOL_INTERNAL,
+                          "reply of xend at %s has an invalid Content-Length '%s' (at most %u)",
+                          c->uri, val, LIB_MAX_BODY);
+        return LIB_IO_FAILED;
+    }
+    while (c->in.len - hdr_len < clen) {
+        ssize_t n = lib_recv_some(c, dl);
+        if (n <= 0) {
+            if (n < 0 && errno == ETIMEDOUT)
+                xend_error_report(XEND_ERR_SYSTEM, "xend at %s did not reply within %d ms",
+                                  c->uri, c->timeout_ms);
+            else
+                xend_error_report(XEND_ERR_SYSTEM, "reply of xend at %s truncated: %s", c->uri,
+                                  n == 0 ? "connection closed" : strerror(errno));
+            return LIB_IO_FAILED;
+        }
+    }
+    if (c->in.len - hdr_len > clen)
+        *keep_alive = false; /* bytes we never asked for: do not trust this socket again */
+    *body = c->in.data + hdr_len;
+    *body_len = (size_t)clen;
+    return LIB_IO_OK;
+}
+
+/* One HTTP exchange: send the call in c->out's body, read the reply body. */
+static int lib_http_exchange(xend_conn *c, const char *xml, size_t xml_len, const char **body,
+                             size_t *body_len)
+{
+    xbuf head = XBUF_INIT;
+    xbuf_printf(&head,
+                "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: libxend/" XEND_VERSION "\r\n"
+                "Content-Type: text/xml\r\nContent-Length: %zu\r\n\r\n",
+                c->u.path, c->u.transport == LIB_TRANSPORT_TCP ? c->u.host : "localhost", xml_len);
+    xbuf_add(&head, xml, xml_len);
+
+    for (int attempt = 0;; attempt++) {
+        struct timespec dl_store, *dl = NULL;
+        bool keep_alive = true;
+        if (c->fd < 0 && lib_conn_connect(c) < 0)
+            break;
+        /* Only a socket that already carried a request can have been closed by the
+         * daemon's idle timeout; a fresh one failing is a real error. */
+        bool reused = c->requests > 0;
+        if (c->timeout_ms > 0) {
+            lib_deadline_set(&dl_store, c->timeout_ms);
+            dl = &dl_store;
+        }
+        c->requests++;
+        if (lib_send_all(c, head.data, head.len, dl) < 0) {
+            int e = errno;
+            lib_conn_disconnect(c);
+            if (reused && attempt == 0 && (e == EPIPE || e == ECONNRESET))
+                continue;
+            if (e == ETIMEDOUT)
+                xend_error_report(XEND_ERR_SYSTEM, "xend at %s did not accept the request "
+                                  "within %d ms", c->uri, c->timeout_ms);
+            else
+                xend_error_report(XEND_ERR_SYSTEM, "Unable to send the request to xend at %s: %s",
+                                  c->uri, strerror(e));
+            break;
+        }
+        lib_io r = lib_reply_read(c, dl, body, body_len, &keep_alive);
+        if (r == LIB_IO_DROPPED) {
+            lib_conn_disconnect(c);
+            /* No byte of a reply came: the daemon closed the idle socket before reading
+             * the request, so sending it again cannot run the method twice. */
+            if (reused && attempt == 0)
+                continue;
+            xend_error_report(XEND_ERR_SYSTEM, "xend at %s closed the connection without "
+                              "replying", c->uri);
+            break;
+        }
+        if (r == LIB_IO_FAILED) {
+            lib_conn_disconnect(c);
+            break;
+        }
+        if (!keep_alive) {
+            /* Connection: close: the body is in c->in, the socket is of no further use. */
+            close(c->fd);
+            c->fd = -1;
+            c->requests = 0;
+        }
+        xbuf_clear(&head);
+        return 0;
+    }
+    xbuf_clear(&head);
+    return -1;
+}
+
+static void lib_fault_set(xend_conn *c, int code, const char *fault_string)
+{
+    static const char sep[] = "\nserver trace:\n";
+    const char *t = strstr(fault_string, sep);
+    const xend_error_info *info = xend_error_lookup(code);
+    size_t mlen = t ? (size_t)(t - fault_string) : strlen(fault_string);
+
+    /* Report once, so callers that use the util error see the fault too. */
+    xend_error_report(code, "%.*s", (int)mlen, fault_string);
+    free(c->err.trace);
+    c->err.trace = t ? xstrdup(t + sizeof(sep) - 1) : NULL;
+    c->err.code = code;
+    c->err.name = info ? info->name : "UNKNOWN";
+    if (mlen >= sizeof(c->err.message))
+        mlen = sizeof(c->err.message) - 1;
+    memcpy(c->err.message, fault_string, mlen);
+    c->err.message[mlen] = '\0';
+}
+
+int xend_call_value(xend_conn *c, const char *method, const xmlrpc_value *params,
+                    xmlrpc_value **result)
+{
+    const char *body;
+    size_t body_len;
+    xmlrpc_response resp;
+    xmlrpc_value *empty = NULL;
+
+    if (result)
+        *result = NULL;
+    if (!c)
+        return -1;
+    free(c->err.trace);
+    memset(&c->err, 0, sizeof(c->err));
+    xend_error_reset();
+    if (!method || !*method) {
+        xend_error_report(XEND_ERR_INVALID_ARG, "no method name given");
+        goto fail;
+    }
+    if (!params)
+        params = empty = xmlrpc_array();
+    xbuf_reset(&c->out);
+    int rc = xmlrpc_encode_call(&c->out, method, params);
+    xmlrpc_value_free(empty);
+    if (rc < 0)
+        goto fail;
+    if (lib_http_exchange(c, c->out.data, c->out.len, &body, &body_len) < 0)
+        goto fail;
+    if (xmlrpc_decode_response(c->dec, body, body_len, &resp) < 0) {
+        char msg[sizeof(((xend_error *)0)->message)];
+        snprintf(msg, sizeof(msg), "%s", xend_error_last()->message);
+        xend_error_report(XEND_ERR_PROTOCOL_INTERNAL, "malformed reply from xend at %s: %s",
+                          c->uri, msg);
+        lib_conn_disconnect(c); /* the stream can no longer be trusted */
+        goto fail;
+    }
+    if (resp.is_fault) {
+        lib_fault_set(c, resp.fault_code, resp.fault_string ? resp.fault_string : "");
+        xmlrpc_response_clear(&resp);
+        return -1;
+    }
+    if (result) {
+        *result = resp.result;
+        resp.result = NULL;
+    }
+    xmlrpc_response_clear(&resp);
+    return 0;
+fail:
+    lib_error_capture(&c->err);
+    return -1;
+}
+
+int xend_call(xend_conn *c, const char *method, xmlrpc_value **result, const char *fmt, ...)
+{
+    va_list ap;
+    if (result)
+        *result = NULL;
+    if (!c)
+        return -1;
+    if (lib_fmt_check(fmt) < 0) {
+        lib_error_capture(&c->err);
+        return -1;
+    }
+    va_start(ap, fmt);
+    xmlrpc_value *params = lib_params_build(fmt, ap);
+    va_end(ap);
+    if (!params) {
+        lib_error_capture(&c->err);
+        return -1;
+    }
+    int rc = xend_call_value(c, method, params, result);
+    xmlrpc_value_free(params);
+    return rc;
+}
+
+xend_conn *xend_open(const char *uri)
+{
+    xend_conn *c = xcalloc(1, sizeof(*c));
+    c->fd = -1;
+    free(lib_open_error.trace);
+    memset(&lib_open_error, 0, sizeof(lib_open_error));
+    xend_error_reset();
+    if (lib_uri_parse(uri, &c->u) < 0)
+        goto fail;
+    c->uri = xstrdup(uri);
+    c->dec = xmlrpc_decoder_new(NULL);
+    if (!c->dec || lib_conn_connect(c) < 0)
+        goto fail;
+    return c;
+fail:
+    lib_error_capture(&lib_open_error);
+    xend_close(c);
+    return NULL;
+}
+
+void xend_close(xend_conn *c)
+{
+    if (!c)
+        return;
+    lib_conn_disconnect(c);
+    xmlrpc_decoder_free(c->dec);
+    lib_uri_clear(&c->u);
+    xbuf_clear(&c->out);
+    xbuf_clear(&c->in);
+    free(c->err.trace);
+    free(c->uri);
+    free(c);
+}
+
+int xend_set_timeout(xend_conn *c, int ms)
+{
+    if (!c || ms < 0)
+        return -1;
+    c->timeout_ms = ms;
+    return 0;
+}
+
+const xend_client_error *xend_last_error(const xend_conn *c)
+{
+    return c ? &c->err : &lib_open_error;
+}

@@ -1,0 +1,277 @@
+/*
+ * Unit test of libxend without a daemon: URI parsing, the argument format of xend_call
+ * (including ownership of 'v' values on failure), open errors, and the HTTP reply checks
+ * against a forked one-shot fake server sending canned replies.
+ */
+#include "check.h"
+
+#include "lib/lib_priv.h"
+#include "util/error.h"
+#include "xend/xend.h"
+#include "xmlrpc/value.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void check_uri_unix(const char *uri, const char *path)
+{
+    lib_uri u;
+    CHECK_INTEQ(lib_uri_parse(uri, &u), 0);
+    CHECK_INTEQ(u.transport, LIB_TRANSPORT_UNIX);
+    CHECK_STREQ(u.socket_path, path);
+    CHECK_STREQ(u.path, "/RPC2");
+    lib_uri_clear(&u);
+}
+
+static void check_uri_tcp(const char *uri, const char *host, const char *port, const char *path)
+{
+    lib_uri u;
+    CHECK_INTEQ(lib_uri_parse(uri, &u), 0);
+    CHECK_INTEQ(u.transport, LIB_TRANSPORT_TCP);
+    CHECK_STREQ(u.host, host);
+    CHECK_STREQ(u.port, port);
+    CHECK_STREQ(u.path, path);
+    lib_uri_clear(&u);
+}
+
+static void check_uri_bad(const char *uri, int code, const char *needle)
+{
+    lib_uri u;
+    CHECK_MSG(lib_uri_parse(uri, &u) == -1, "%s accepted", uri ? uri : "(null)");
+    CHECK_INTEQ(xend_error_last()->code, code);
+    CHECK_CONTAINS(xend_error_last()->message, needle);
+    CHECK(u.host == NULL && u.socket_path == NULL && u.path == NULL);
+}
+
+static void test_uri(void)
+{
+    check_uri_unix("unix:///run/xend/xend.sock", "/run/xend/xend.sock");
+    check_uri_unix("httpu:///tmp/x.sock", "/tmp/x.sock");
+    check_uri_tcp("http://127.0.0.1:8006/RPC2", "127.0.0.1", "8006", "/RPC2");
+    check_uri_tcp("http://localhost:1/", "localhost", "1", "/RPC2");
+    check_uri_tcp("http://example.org:65535", "example.org", "65535", "/RPC2");
+    check_uri_tcp("http://h", "h", "8006", "/RPC2");
+    check_uri_tcp("http://h:9/other/path", "h", "9", "/other/path");
+    check_uri_tcp("http://[::1]:8006/", "::1", "8006", "/RPC2");
+    check_uri_tcp("http://[::1]", "::1", "8006", "/RPC2");
+
+    check_uri_bad(NULL, XEND_ERR_INVALID_ARG, "no URI");
+    check_uri_bad("", XEND_ERR_INVALID_ARG, "no URI");
+    check_uri_bad("unix://relative/x.sock", XEND_ERR_INVALID_ARG, "absolute");
+    check_uri_bad("httpu://", XEND_ERR_INVALID_ARG, "absolute");
+    char longp[300] = "unix:///";
+    memset(longp + 8, 'a', 200);
+    longp[208] = '\0';
+    check_uri_bad(longp, XEND_ERR_INVALID_ARG, "longer than");
+    check_uri_bad("http://:8006/", XEND_ERR_INVALID_ARG, "http://host:port");
+    check_uri_bad("http://h:0/", XEND_ERR_INVALID_ARG, "port");
+    check_uri_bad("http://h:65536/", XEND_ERR_INVALID_ARG, "port");
+    check_uri_bad("http://h:80x/", XEND_ERR_INVALID_ARG, "port");
+    check_uri_bad("http://h:/", XEND_ERR_INVALID_ARG, "port");
+    check_uri_bad("http://[::1/", XEND_ERR_INVALID_ARG, "http://host:port");
+    check_uri_bad("http://[::1]x/", XEND_ERR_INVALID_ARG, "http://host:port");
+    check_uri_bad("http://h:1/a b", XEND_ERR_INVALID_ARG, "http://host:port");
+    check_uri_bad("https://h:8006/", XEND_ERR_UNSUPPORTED, "https://");
+    check_uri_bad("ssh://root@h/", XEND_ERR_UNSUPPORTED, "ssh://");
+    check_uri_bad("ftp://h/", XEND_ERR_INVALID_ARG, "expected unix://");
+    check_uri_bad("/run/xend/xend.sock", XEND_ERR_INVALID_ARG, "expected unix://");
+}
+
+static xmlrpc_value *build(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    xmlrpc_value *v = lib_params_build(fmt, ap);
+    va_end(ap);
+    return v;
+}
+
+static void test_fmt(void)
+{
+    CHECK_INTEQ(lib_fmt_check(""), 0);
+    CHECK_INTEQ(lib_fmt_check("siIbdvn"), 0);
+    CHECK_INTEQ(lib_fmt_check(NULL), -1);
+    CHECK_INTEQ(lib_fmt_check("sx"), -1);
+    CHECK_INTEQ(xend_error_last()->code, XEND_ERR_INVALID_ARG);
+    CHECK_CONTAINS(xend_error_last()->message, "'x' at position 1");
+    CHECK_INTEQ(lib_fmt_check("%s"), -1);
+
+    xmlrpc_value *p = build("siIbdvn", "dom", -7, (int64_t)1 << 40, 5, 2.5, xmlrpc_string("v"));
+    CHECK(p && p->type == XMLRPC_ARRAY && xmlrpc_array_size(p) == 7);
+    if (p && xmlrpc_array_size(p) == 7) {
+        CHECK_STREQ(xmlrpc_array_get(p, 0)->u.s.ptr, "dom");
+        CHECK_INTEQ(xmlrpc_array_get(p, 1)->type, XMLRPC_INT);
+        CHECK_INTEQ(xmlrpc_array_get(p, 1)->u.i, -7);
+        CHECK_INTEQ(xmlrpc_array_get(p, 2)->type, XMLRPC_I8);
+        CHECK_INTEQ(xmlrpc_array_get(p, 2)->u.i, (int64_t)1 << 40);
+        CHECK_INTEQ(xmlrpc_array_get(p, 3)->type, XMLRPC_BOOL);
+        CHECK(xmlrpc_array_get(p, 3)->u.b);
+        CHECK(xmlrpc_array_get(p, 4)->type == XMLRPC_DOUBLE && xmlrpc_array_get(p, 4)->u.d == 2.5);
+        CHECK_STREQ(xmlrpc_array_get(p, 5)->u.s.ptr, "v");
+        CHECK_INTEQ(xmlrpc_array_get(p, 6)->type, XMLRPC_NIL);
+    }
+    xmlrpc_value_free(p);
+
+    /* Failures still free every 'v' value (valgrind checks there is no leak). */
+    CHECK(build("svv", NULL, xmlrpc_int(1), xmlrpc_array()) == NULL);
+    CHECK_CONTAINS(xend_error_last()->message, "argument 1 ('s') is NULL");
+    CHECK(build("vdv", xmlrpc_int(1), 1.0 / 0.0, xmlrpc_struct()) == NULL);
+    CHECK_CONTAINS(xend_error_last()->message, "not finite");
+    CHECK(build("vv", xmlrpc_int(1), (xmlrpc_value *)NULL) == NULL);
+    CHECK_CONTAINS(xend_error_last()->message, "argument 2 ('v') is NULL");
+}
+
+static void test_open_errors(void)
+{
+    CHECK(xend_open("https://h:1/") == NULL);
+    CHECK_INTEQ(xend_last_error(NULL)->code, XEND_ERR_UNSUPPORTED);
+    CHECK_STREQ(xend_last_error(NULL)->name, "UNSUPPORTED");
+    CHECK(xend_open("unix:///nonexistent/xend.sock") == NULL);
+    CHECK_INTEQ(xend_last_error(NULL)->code, XEND_ERR_SYSTEM);
+    CHECK_STREQ(xend_last_error(NULL)->name, "SYSTEM");
+    CHECK_CONTAINS(xend_last_error(NULL)->message,
+                   "Unable to connect to xend at unix:///nonexistent/xend.sock: No such file");
+    CHECK(xend_open("http://nosuchhost.invalid:8006/") == NULL);
+    CHECK_INTEQ(xend_last_error(NULL)->code, XEND_ERR_NO_HOST);
+    CHECK_CONTAINS(xend_last_error(NULL)->message, "nosuchhost.invalid");
+    /* The util error is reported too, once. */
+    CHECK_INTEQ(xend_error_last()->code, XEND_ERR_NO_HOST);
+}
+
+/* A fake server: listen on path, accept one connection per canned reply, read a request's
+ * headers and body, send the reply, close. Runs in a child process. */
+static pid_t fake_server_start(const char *path, const char *const *replies, size_t n, int *lfd)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    unlink(path);
+    *lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (bind(*lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(*lfd, 8) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    for (size_t i = 0; i < n; i++) {
+        int fd = accept(*lfd, NULL, NULL);
+        char buf[65536];
+        size_t len = 0;
+        ssize_t r;
+        /* Read until the body (short, one segment in practice) has arrived. */
+        while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0) {
+            len += (size_t)r;
+            buf[len] = '\0';
+            if (strstr(buf, "</methodCall>"))
+                break;
+        }
+        /* "Content-Length: @" stands for the real length of the body. */
+        const char *at = strstr(replies[i], "Content-Length: @");
+        if (at) {
+            const char *body = strstr(at, "\r\n\r\n") + 4;
+            int hl = (int)(at - replies[i]) + 16;
+            dprintf(fd, "%.*s%zu%s", hl, replies[i], strlen(body), at + 17);
+        } else if (replies[i][0]) {
+            (void)!write(fd, replies[i], strlen(replies[i]));
+        }
+        close(fd);
+    }
+    _exit(0);
+}
+
+#define OKHDR "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n"
+
+static void test_replies(void)
+{
+    static const char *const replies[] = {
+        OKHDR "Content-Length: 85\r\n\r\n<?xml version=\"1.0\"?><methodResponse><params><param>"
+              "<value><int>42</int></value>",
+        /* ^ truncated: Content-Length says more than is sent before close */
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        OKHDR "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        OKHDR "\r\n",
+        OKHDR "Content-Length: 9\r\n\r\n<garbage>",
+        "",
+        OKHDR "Content-Length: @\r\nConnection: close\r\n\r\n"
+              "<?xml version=\"1.0\"?>\n<methodResponse><fault><value><struct>"
+              "<member><name>faultCode</name><value><int>1</int></value></member>"
+              "<member><name>faultString</name><value><string>it broke\nserver trace:\n"
+              "at f()\nat g()</string></value></member></struct></value></fault></methodResponse>",
+        OKHDR "Content-Length: @\r\nConnection: close\r\n\r\n"
+              "<?xml version=\"1.0\"?>\n<methodResponse><fault><value><struct>"
+              "<member><name>faultCode</name><value><int>777</int></value></member>"
+              "<member><name>faultString</name><value>odd</value></member>"
+              "</struct></value></fault></methodResponse>",
+    };
+    char dir[] = "/tmp/test-lib-uri-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[128], uri[160];
+    snprintf(path, sizeof(path), "%s/fake.sock", dir);
+    snprintf(uri, sizeof(uri), "unix://%s", path);
+    int lfd;
+    size_t n = sizeof(replies) / sizeof(replies[0]);
+    pid_t pid = fake_server_start(path, replies, n, &lfd);
+    CHECK(pid > 0);
+    close(lfd);
+
+    xmlrpc_value *res = (xmlrpc_value *)1;
+    xend_conn *c = xend_open(uri);
+    CHECK(c != NULL);
+    /* A bad format fails before any I/O and takes nothing. */
+    CHECK_INTEQ(xend_call(c, "daemon.version", &res, "q", 1), -1);
+    CHECK(res == NULL);
+    CHECK_INTEQ(xend_last_error(c)->code, XEND_ERR_INVALID_ARG);
+    CHECK_STREQ(xend_last_error(c)->name, "INVALID_ARG");
+
+    static const struct {
+        int code;
+        const char *needle;
+    } expect[] = {
+        {XEND_ERR_SYSTEM, "truncated"},
+        {XEND_ERR_PROTOCOL_INTERNAL, "HTTP 404 Not Found"},
+        {XEND_ERR_PROTOCOL_INTERNAL, "chunked"},
+        {XEND_ERR_PROTOCOL_INTERNAL, "no Content-Length"},
+        {XEND_ERR_PROTOCOL_INTERNAL, "malformed reply"},
+        /* a fresh connection closed without a reply is not retried */
+        {XEND_ERR_SYSTEM, "closed the connection without replying"},
+    };
+    for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+        CHECK_INTEQ(xend_call(c, "x.y", &res, "sv", "a", xmlrpc_int((int)i)), -1);
+        CHECK(res == NULL);
+        CHECK_INTEQ(xend_last_error(c)->code, expect[i].code);
+        CHECK_CONTAINS(xend_last_error(c)->message, expect[i].needle);
+        CHECK_INTEQ(xend_error_last()->code, expect[i].code);
+    }
+    CHECK_INTEQ(xend_call(c, "x.y", NULL, ""), -1);
+    CHECK_INTEQ(xend_last_error(c)->code, 1);
+    CHECK_STREQ(xend_last_error(c)->name, "INTERNAL");
+    CHECK_STREQ(xend_last_error(c)->message, "it broke");
+    CHECK_STREQ(xend_last_error(c)->trace, "at f()\nat g()");
+    CHECK_STREQ(xend_error_last()->message, "it broke");
+    CHECK_INTEQ(xend_call(c, "x.y", NULL, "n"), -1);
+    CHECK_INTEQ(xend_last_error(c)->code, 777);
+    CHECK_STREQ(xend_last_error(c)->name, "UNKNOWN");
+    CHECK_STREQ(xend_last_error(c)->message, "odd");
+    CHECK(xend_last_error(c)->trace == NULL);
+    CHECK_INTEQ(xend_set_timeout(c, -1), -1);
+    CHECK_INTEQ(xend_set_timeout(c, 100), 0);
+    xend_close(c);
+    xend_close(NULL);
+
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    test_uri();
+    test_fmt();
+    test_open_errors();
+    test_replies();
+    return check_summary("lib-uri");
+}
