@@ -43,6 +43,9 @@ typedef struct {
  *   httpu:///abs/path/xend.sock     the same (Xen's Xend spelling)
  *   http://host:port[/path]         TCP; host numeric or resolvable; path defaults to /RPC2
  * https:// and ssh:// are recognised and refused (UNSUPPORTED) for now.
+ * uri NULL or "" finds the daemon: $XM_SERVER, then $XEND_URI, then the `uri = ...` line of
+ * the xm config file ($XM_CONFIG_FILE, else ~/.config/xm/xm.conf, else SYSCONFDIR/xend/xm.conf),
+ * then the system socket (RUNSTATEDIR/xend/xend.sock), then $XDG_RUNTIME_DIR/xend/xend.sock.
  * Connects at once (5 s bound). Returns a connection the caller frees with xend_close, or
  * NULL with the reason in xend_last_error(NULL). uri is copied. */
 xend_conn *xend_open(const char *uri);

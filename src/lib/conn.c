@@ -516,9 +516,9 @@ xend_conn *xend_open(const char *uri)
     free(lib_open_error.trace);
     memset(&lib_open_error, 0, sizeof(lib_open_error));
     xend_error_reset();
-    if (lib_uri_parse(uri, &c->u) < 0)
+    c->uri = uri && *uri ? xstrdup(uri) : lib_uri_discover();
+    if (!c->uri || lib_uri_parse(c->uri, &c->u) < 0)
         goto fail;
-    c->uri = xstrdup(uri);
     c->dec = xmlrpc_decoder_new(NULL);
     if (!c->dec || lib_conn_connect(c) < 0)
         goto fail;

@@ -24,6 +24,11 @@ typedef struct {
 int lib_uri_parse(const char *uri, lib_uri *out);
 void lib_uri_clear(lib_uri *u);
 
+/* The URI to use when the caller gives none (see discover.c for the order). A malloc'd
+ * string, or NULL with SYSTEM reported ("no daemon found ... Is xend running?") or the
+ * config file's error. */
+char *lib_uri_discover(void);
+
 /* 0 if every character of fmt is a known argument kind, else -1 with INVALID_ARG
  * reported naming the character and its position. */
 int lib_fmt_check(const char *fmt);

@@ -11,9 +11,12 @@
 #include "xmlrpc/value.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -267,8 +270,83 @@ static void test_replies(void)
     rmdir(dir);
 }
 
+/* xend_open(NULL)'s discovery order: XM_SERVER, XEND_URI, the xm config file's uri, the
+ * system socket, the per-user socket; an unreadable config file is an error. */
+static void discover_expect(const char *want, int code)
+{
+    xend_error_reset();
+    char *got = lib_uri_discover();
+    if (want) {
+        CHECK_STREQ(got, want);
+    } else {
+        CHECK(got == NULL);
+        CHECK_INTEQ(xend_error_last()->code, code);
+    }
+    free(got);
+}
+
+static void test_discover(void)
+{
+    char dir[] = "/tmp/xend-test-discover-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char conf[64], sockdir[64], sock[80], want[96];
+    snprintf(conf, sizeof(conf), "%s/xm.conf", dir);
+    snprintf(sockdir, sizeof(sockdir), "%s/xend", dir);
+    snprintf(sock, sizeof(sock), "%s/xend.sock", sockdir);
+
+    setenv("XM_SERVER", "unix:///from/xm_server", 1);
+    setenv("XEND_URI", "unix:///from/xend_uri", 1);
+    discover_expect("unix:///from/xm_server", 0);
+    unsetenv("XM_SERVER");
+    discover_expect("unix:///from/xend_uri", 0);
+    unsetenv("XEND_URI");
+
+    FILE *f = fopen(conf, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("# xm.conf\nformat = json\nuri = http://127.0.0.1:9/RPC2\n", f);
+        fclose(f);
+    }
+    setenv("XM_CONFIG_FILE", conf, 1);
+    discover_expect("http://127.0.0.1:9/RPC2", 0);
+    /* A config file that exists but cannot be read is reported, not skipped. */
+    setenv("XM_CONFIG_FILE", dir, 1);
+    discover_expect(NULL, XEND_ERR_CONFIG_INVALID);
+    CHECK_CONTAINS(xend_error_last()->message, dir);
+    /* One without a uri, then the sockets. */
+    f = fopen(conf, "w");
+    if (f) {
+        fputs("format = json\n", f);
+        fclose(f);
+    }
+    setenv("XM_CONFIG_FILE", conf, 1);
+    struct stat st;
+    bool system_socket = stat("/run/xend/xend.sock", &st) == 0; /* a real xend here */
+    setenv("XDG_RUNTIME_DIR", dir, 1);
+    if (!system_socket) {
+        discover_expect(NULL, XEND_ERR_SYSTEM);
+        CHECK_CONTAINS(xend_error_last()->message, "Is xend running?");
+    }
+    CHECK(mkdir(sockdir, 0700) == 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+    CHECK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    snprintf(want, sizeof(want), "unix://%s", sock);
+    if (!system_socket)
+        discover_expect(want, 0);
+    close(fd);
+    unlink(sock);
+    rmdir(sockdir);
+    unlink(conf);
+    rmdir(dir);
+    unsetenv("XM_CONFIG_FILE");
+    unsetenv("XDG_RUNTIME_DIR");
+}
+
 int main(void)
 {
+    test_discover();
     test_uri();
     test_fmt();
     test_open_errors();
