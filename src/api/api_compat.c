@@ -163,15 +163,6 @@ static long api_compat_parse_index(const char *s, long max)
     return v;
 }
 
-static unsigned api_compat_host_cpus(api_ctx *ctx)
-{
-    hv_node_info ni;
-    memset(&ni, 0, sizeof(ni));
-    if (ctx->driver->node_info && ctx->driver->node_info(ctx->driver_priv, &ni) == 0 && ni.cpus)
-        return ni.cpus > 256 ? 256 : ni.cpus;
-    return 1;
-}
-
 /* ---- the domain sxp ---- */
 
 /* Xend's power states (XendConstants, X3.0.4), the numbers xend.domains_with_state takes. */
@@ -762,7 +753,7 @@ xmlrpc_value *api_compat_domain_pincpu(xmlrpc_caller *caller, const xmlrpc_value
         xend_error_report(XEND_ERR_GENERIC, "vcpu must be a vCPU number or 'all'");
         return NULL;
     }
-    char *cpus = api_compat_cpus_text(api_arg(params, 2), api_compat_host_cpus(ctx));
+    char *cpus = api_compat_cpus_text(api_arg(params, 2), api_host_cpus(ctx));
     if (!cpus)
         return NULL;
     if (first < 0) {

@@ -162,21 +162,12 @@ static xmlrpc_value *vcpu_row(const hv_vcpu_info *v, unsigned maxcpus)
     return r;
 }
 
-static unsigned host_cpus(api_ctx *ctx)
-{
-    hv_node_info ni;
-    memset(&ni, 0, sizeof(ni));
-    if (ctx->driver->node_info && ctx->driver->node_info(ctx->driver_priv, &ni) == 0 && ni.cpus)
-        return ni.cpus > 256 ? 256 : ni.cpus;
-    return 1;
-}
-
 xmlrpc_value *api_domain_vcpu_info(xmlrpc_caller *caller, const xmlrpc_value *params,
                                    void *data)
 {
     (void)data;
     api_ctx *ctx = api_ctx_of(caller);
-    unsigned cpus = host_cpus(ctx);
+    unsigned cpus = api_host_cpus(ctx);
     domain_obj *dom = api_domain_find(ctx, api_arg_string(params, 0));
     if (!dom)
         return NULL;
@@ -215,7 +206,7 @@ xmlrpc_value *api_domain_pin_vcpu(xmlrpc_caller *caller, const xmlrpc_value *par
 {
     (void)data;
     api_ctx *ctx = api_ctx_of(caller);
-    unsigned cpus = host_cpus(ctx);
+    unsigned cpus = api_host_cpus(ctx);
     int64_t vcpu = api_arg_int(params, 1, -1);
     uint8_t map[32];
     memset(map, 0, sizeof(map));

@@ -58,6 +58,9 @@ const xmlrpc_value *api_arg(const xmlrpc_value *params, size_t i); /* NULL if ab
 /* The summary row of a domain, as domain.list returns it (object lock held). */
 xmlrpc_value *api_domain_row(api_ctx *ctx, domain_obj *dom);
 
+/* The host's CPU count for cpu lists and pinning (at most 256; 1 if unknown). */
+unsigned api_host_cpus(api_ctx *ctx);
+
 /* The host's busy CPU time (Domain-0's cpu_time), 0 if unknown. */
 uint64_t api_host_cpu_ns(void);
 

@@ -851,6 +851,15 @@ void api_domain_stopped_final(api_ctx *ctx, domain_obj *dom, domain_reason reaso
 
 /* ---- the host's own domain ---- */
 
+unsigned api_host_cpus(api_ctx *ctx)
+{
+    hv_node_info ni;
+    memset(&ni, 0, sizeof(ni));
+    if (ctx->driver->node_info && ctx->driver->node_info(ctx->driver_priv, &ni) == 0 && ni.cpus)
+        return ni.cpus > 256 ? 256 : ni.cpus;
+    return 1;
+}
+
 uint64_t api_host_cpu_ns(void)
 {
     /* Domain-0 is the host: its cpu time is the host's busy time (user, nice, system,

@@ -8,6 +8,7 @@
  */
 #include "check-error.h"
 #include "check.h"
+#include "check-data.h"
 #include "conf/domain_conf.h"
 #include "util/alloc.h"
 
@@ -15,24 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *read_data(const char *name, size_t *len)
+/* A golden file of tests/data/domain/ (its length in *len), or NULL. */
+static char *read_domain_file(const char *name, size_t *len)
 {
-    const char *src = getenv("XEND_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/tests/data/domain/%s", src ? src : ".", name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        return NULL;
-    }
-    xbuf b = XBUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        xbuf_add(&b, chunk, n);
-    fclose(f);
-    xbuf_adds(&b, "");
-    return xbuf_steal(&b, len);
+    char rel[256];
+    snprintf(rel, sizeof(rel), "domain/%s", name);
+    char *text = read_data(rel);
+    if (!text)
+        fprintf(stderr, "cannot open tests/data/%s\n", rel);
+    else if (len)
+        *len = strlen(text);
+    return text;
 }
 
 static domain_def *parse_str(const char *xml, domain_warnings *w)
@@ -54,7 +48,7 @@ static void test_golden(const char *name, size_t want_warnings)
     snprintf(in_name, sizeof(in_name), "%s.xml", name);
     snprintf(out_name, sizeof(out_name), "%s.out.xml", name);
     size_t in_len, out_len;
-    char *in = read_data(in_name, &in_len), *want = read_data(out_name, &out_len);
+    char *in = read_domain_file(in_name, &in_len), *want = read_domain_file(out_name, &out_len);
     CHECK_MSG(in && want, "%s: data files missing", name);
     if (!in || !want) {
         free(in);
@@ -160,7 +154,7 @@ static void test_bad_files(void)
         char name[128];
         snprintf(name, sizeof(name), "bad-%s.xml", cases[i].file);
         size_t len;
-        char *xml = read_data(name, &len);
+        char *xml = read_domain_file(name, &len);
         CHECK_MSG(xml != NULL, "%s missing", name);
         if (!xml)
             continue;
@@ -329,7 +323,7 @@ static void test_defaults_and_generated(void)
 static void test_warnings_text(void)
 {
     size_t len;
-    char *xml = read_data("virt-install.xml", &len);
+    char *xml = read_domain_file("virt-install.xml", &len);
     if (!xml)
         return;
     domain_warnings w = {NULL, 0};
