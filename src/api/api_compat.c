@@ -651,10 +651,11 @@ xmlrpc_value *api_compat_domain_migrate(xmlrpc_caller *caller, const xmlrpc_valu
 
 /* ---- memory and vCPUs ---- */
 
-xmlrpc_value *api_compat_domain_set_memory_target(xmlrpc_caller *caller, const xmlrpc_value *params,
-                                                  void *data)
+/* setMemoryTarget and maxmem_set: (dom, MiB) into a v1 memory method taking KiB; Xend
+ * refused sizes <= 0 with 'Invalid memory size'. The v1 result, or NULL with the error. */
+static xmlrpc_value *api_compat_memory(xmlrpc_caller *caller, const xmlrpc_value *params,
+                                       xmlrpc_method_fn v1)
 {
-    (void)data;
     char buf[24];
     const char *dom = api_compat_arg_text(params, 0, buf);
     int64_t mib = api_arg_int(params, 1, 0);
@@ -662,25 +663,22 @@ xmlrpc_value *api_compat_domain_set_memory_target(xmlrpc_caller *caller, const x
         xend_error_report(XEND_ERR_GENERIC, "Invalid memory size");
         return NULL;
     }
-    return api_compat_nil(
-        api_compat_v1(caller, api_domain_set_memory,
-                      api_compat_args(xmlrpc_string(dom), xmlrpc_i8(mib * 1024), NULL), dom));
+    return api_compat_v1(caller, v1,
+                         api_compat_args(xmlrpc_string(dom), xmlrpc_i8(mib * 1024), NULL), dom);
+}
+
+xmlrpc_value *api_compat_domain_set_memory_target(xmlrpc_caller *caller, const xmlrpc_value *params,
+                                                  void *data)
+{
+    (void)data;
+    return api_compat_nil(api_compat_memory(caller, params, api_domain_set_memory));
 }
 
 xmlrpc_value *api_compat_domain_maxmem_set(xmlrpc_caller *caller, const xmlrpc_value *params,
                                            void *data)
 {
     (void)data;
-    char buf[24];
-    const char *dom = api_compat_arg_text(params, 0, buf);
-    int64_t mib = api_arg_int(params, 1, 0);
-    if (mib <= 0) {
-        xend_error_report(XEND_ERR_GENERIC, "Invalid memory size");
-        return NULL;
-    }
-    return api_compat_rc(
-        api_compat_v1(caller, api_domain_set_max_memory,
-                      api_compat_args(xmlrpc_string(dom), xmlrpc_i8(mib * 1024), NULL), dom));
+    return api_compat_rc(api_compat_memory(caller, params, api_domain_set_max_memory));
 }
 
 xmlrpc_value *api_compat_domain_set_vcpu_count(xmlrpc_caller *caller, const xmlrpc_value *params,
