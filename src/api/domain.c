@@ -495,13 +495,10 @@ int api_domain_save_status(api_ctx *ctx, domain_obj *dom)
     xml_node_free(drv);
     domain_xml_format(dom->def, &text, 1);
     xbuf_adds(&text, "</domstatus>\n");
-    xml_node *root = xml_parse(text.data, text.len, "status");
+    /* Written as formatted: parsing it back into a tree here only to format it again
+     * would double the cost of every state change. */
+    int rc = domain_store_save_status_text(ctx->store, dom->def->name, text.data, text.len);
     xbuf_clear(&text);
-    int rc = -1;
-    if (root) {
-        rc = domain_store_save_status(ctx->store, dom->def->name, root);
-        xml_node_free(root);
-    }
     if (rc < 0)
         log_error("cannot write the status of domain '%s': %s", dom->def->name,
                   xend_error_last()->message);

@@ -454,15 +454,25 @@ int domain_store_delete_save(domain_store *st, const char *name)
 
 /* ---- Status files ---- */
 
-int domain_store_save_status(domain_store *st, const char *name, const xml_node *status)
+int domain_store_save_status_text(domain_store *st, const char *name, const char *xml,
+                                  size_t len)
 {
     XEND_AUTOFREE char *path = store_path(st->run_dir, name, ".status");
     if (!path)
         return -1;
     xbuf b = XBUF_INIT;
     xbuf_adds(&b, STATUS_HEADER);
-    xml_format(status, &b, 0);
+    xbuf_add(&b, xml, len);
     int ret = xend_file_write_atomic(path, b.data, b.len, STORE_FILE_MODE);
+    xbuf_clear(&b);
+    return ret;
+}
+
+int domain_store_save_status(domain_store *st, const char *name, const xml_node *status)
+{
+    xbuf b = XBUF_INIT;
+    xml_format(status, &b, 0);
+    int ret = domain_store_save_status_text(st, name, b.data ? b.data : "", b.len);
     xbuf_clear(&b);
     return ret;
 }

@@ -51,6 +51,9 @@ int domain_store_delete_save(domain_store *st, const char *name);
  * load_status calls cb with each parsed root (cb takes ownership of the tree); unreadable
  * files are set aside. */
 int domain_store_save_status(domain_store *st, const char *name, const xml_node *status);
+/* The same from the <domstatus> element already formatted as text (len bytes). */
+int domain_store_save_status_text(domain_store *st, const char *name, const char *xml,
+                                  size_t len);
 int domain_store_delete_status(domain_store *st, const char *name);
 typedef void (*domain_store_status_cb)(void *opaque, const char *name, xml_node *status);
 int domain_store_load_status(domain_store *st, domain_store_status_cb cb, void *opaque);
