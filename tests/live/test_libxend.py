@@ -103,6 +103,21 @@ class LibxendTests(unittest.TestCase):
                 self.assertEqual(rc, 1)
                 self.assertRegex(out, r"^fault 5 UNSUPPORTED: .*not supported")
 
+    def client_for_nobody(self):
+        """A copy of the client and libxend that nobody can run: the build tree may sit in a
+        directory only its owner can enter (a fresh clone in a mktemp dir)."""
+        tmp = tempfile.mkdtemp(prefix="xend-test-client-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        os.chmod(tmp, 0o755)
+        client = shutil.copy(CLIENT, tmp)
+        libdir = os.path.join(os.environ["XEND_BUILD_DIR"], "src", "lib")
+        for name in os.listdir(libdir):
+            if name.startswith("libxend.so") and not name.endswith(".p"):
+                shutil.copy(os.path.join(libdir, name), tmp)
+        for name in os.listdir(tmp):
+            os.chmod(os.path.join(tmp, name), 0o755)
+        return client, dict(os.environ, LD_LIBRARY_PATH=tmp)
+
     def test_permission_denied(self):
         # root bypasses socket permissions: as root, run the client as nobody instead
         # (needs setpriv); otherwise take write access away from ourselves.
@@ -111,12 +126,13 @@ class LibxendTests(unittest.TestCase):
             if not shutil.which("setpriv"):
                 self.skipTest("running as root and setpriv is missing")
             prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        client, env = (self.client_for_nobody() if prefix else (CLIENT, None))
         with Daemon() as d:
             os.chmod(d.dir, 0o711)  # reachable, so the socket itself is what refuses
             os.chmod(d.socket, 0o600 if prefix else 0)
             try:
-                p = subprocess.run(prefix + [CLIENT, f"unix://{d.socket}", "daemon.version"],
-                                   stdout=subprocess.PIPE, text=True, timeout=30)
+                p = subprocess.run(prefix + [client, f"unix://{d.socket}", "daemon.version"],
+                                   stdout=subprocess.PIPE, text=True, timeout=30, env=env)
             finally:
                 os.chmod(d.socket, 0o600)
                 os.chmod(d.dir, 0o700)
