@@ -54,7 +54,7 @@ fuzz: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/bench/xend-bench $(BUILD)/src/daemon/xend
+	$(BUILD)/bench/xend-bench -x $(BUILD)/src/xm/xm $(BUILD)/src/daemon/xend
 
 docs: all
 	cp $(BUILD)/docs/api.md $(BUILD)/docs/errors.md docs/

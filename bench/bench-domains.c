@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Start-ups per size: the median of 3 resists one slow start (a build on the other core)
@@ -38,6 +39,9 @@
 #define BENCH_DOM_BOOT_RUNS 3
 #define BENCH_DOM_BOOT_TARGET_MS 1000.0 /* for 10,000 stored domains */
 #define BENCH_DOM_LIST_TARGET_MS 0.8    /* domain.list of 1,000 domains */
+#define BENCH_DOM_XM_TARGET_MS 30.0     /* `xm list` as a whole process, 1,000 domains */
+#define BENCH_DOM_XM_CALLS 40
+#define BENCH_DOM_XM_WARMUP 4
 #define BENCH_DOM_LIST_TARGET_N 1000u
 /* Every BENCH_DOM_START_EVERY-th domain is started (10%), and every fourth of those paused,
  * so that the rows carry different states, ids and times as they would on a real host. */
@@ -78,6 +82,9 @@ typedef struct {
     size_t reply_bytes, body_bytes;
     size_t rss_boot_kib, rss_start_kib, rss_list_kib;
     bench_stats floor, raw, curl;
+    bool xm_listed;                   /* the `xm list` figures below are filled */
+    bench_stats xm_floor, xm;         /* fork+exec of /bin/true; of `xm list` */
+    size_t xm_lines;                  /* lines `xm list` printed */
 } bench_dom_result;
 
 /* ---- generated domains ------------------------------------------------------------------ */
@@ -422,6 +429,80 @@ static void bench_dom_start_some(bench_raw *raw, unsigned count, xmlrpc_decoder 
     xbuf_clear(&req);
 }
 
+/* ---- `xm list` as a whole process ------------------------------------------------------ */
+
+/* One run of a program with its stdout on a pipe that is read to the end (as `xm list |
+ * less` would), stderr to the bench's stderr file; what a user waits for. */
+typedef struct {
+    const char *const *argv;
+    const char *server; /* XM_SERVER for the child */
+    size_t lines;       /* lines of the last run's output */
+} bench_proc;
+
+static int bench_proc_call(void *ctx)
+{
+    bench_proc *bp = ctx;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = bench_fork_or_die();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        int err = open(bench_path("stderr"), O_WRONLY | O_APPEND | O_CREAT, 0600);
+        if (err >= 0)
+            dup2(err, 2);
+        setenv("XM_SERVER", bp->server, 1);
+        setenv("XM_CONFIG_FILE", "/nonexistent/xm.conf", 1);
+        execv(bp->argv[0], (char *const *)bp->argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[65536];
+    size_t lines = 0;
+    for (;;) {
+        ssize_t r = read(fds[0], buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        for (ssize_t i = 0; i < r; i++)
+            lines += buf[i] == '\n';
+    }
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    bp->lines = lines;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "xend-bench: %s exited with status %d; see %s\n", bp->argv[0],
+                WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), bench_path("stderr"));
+        return -1;
+    }
+    return 0;
+}
+
+/* `xm list` against the running daemon, with fork+exec of /bin/true as the floor. */
+static void bench_dom_xm_measure(bench_dom_result *res, const bench_options *opt)
+{
+    char server[PATH_MAX + 8];
+    snprintf(server, sizeof(server), "unix://%s", bench_path("xend.sock"));
+    static const char *const true_argv[] = {"/bin/true", NULL};
+    const char *xm_argv[] = {opt->xm, "list", NULL};
+    bench_proc floor = {true_argv, server, 0}, xm = {xm_argv, server, 0};
+    bench_options lopt = *opt;
+    lopt.calls = BENCH_DOM_XM_CALLS;
+    lopt.warmup = BENCH_DOM_XM_WARMUP;
+    bench_series series[2];
+    bench_series_init(&series[0], "fork+exec /bin/true", bench_proc_call, &floor, bench_xend_pid,
+                      &lopt);
+    bench_series_init(&series[1], "xm list", bench_proc_call, &xm, bench_xend_pid, &lopt);
+    bench_series_measure(series, 2, &lopt);
+    res->xm_floor = series[0].st;
+    res->xm = series[1].st;
+    res->xm_lines = xm.lines;
+    res->xm_listed = true;
+}
+
 /* ---- domain.list ------------------------------------------------------------------------ */
 
 /* With xend up on size->domains domains and raw connected to it: start 10% of them, then
@@ -477,6 +558,8 @@ static void bench_dom_list_measure(bench_dom_result *res, const bench_dom_list_s
     res->curl = series[0].st;
     res->rss_list_kib = bench_dom_rss_kib(bench_xend_pid);
     res->listed = true;
+    if (opt->xm && size->domains == BENCH_DOM_LIST_TARGET_N)
+        bench_dom_xm_measure(res, opt);
     bench_floor_stop(&fl, floor_pid);
     bench_curl_free(&bc);
 }
@@ -578,6 +661,39 @@ static void bench_dom_print_list(const bench_dom_result *res, size_t n)
     printf("  (target: raw HTTP client p50 <= %.1f ms with 1,000 domains; server CPU of the floor "
            "row = its echo\n   process; ns/dom = p50 / domains)\n",
            BENCH_DOM_LIST_TARGET_MS);
+    for (size_t k = 0; k < n; k++) {
+        const bench_dom_result *r = &res[k];
+        if (!r->xm_listed)
+            continue;
+        char cnt[32], what[96];
+        printf("\n  %-44s %7s %7s %7s %7s %8s %8s  %s\n", "a whole process, output read from a pipe",
+               "p50 ms", "p99 ms", "mean ms", "x floor", "CPU ms", "CPU ms", "target");
+        printf("  %-44s %7s %7s %7s %7s %8s %8s  %s\n", "", "", "", "", "(p50)", "client",
+               "xend", "(p50)");
+        const bench_stats *rows[] = {&r->xm_floor, &r->xm};
+        for (int i = 0; i < 2; i++) {
+            const bench_stats *st = rows[i];
+            if (i == 0)
+                snprintf(what, sizeof(what), "floor: fork+exec /bin/true");
+            else
+                snprintf(what, sizeof(what), "xm list, %s domains (%zu lines)",
+                         bench_dom_count(cnt, r->domains), r->xm_lines);
+            printf("  %-44s %7.2f %7.2f %7.2f", what, st->p50_us / 1e3, st->p99_us / 1e3,
+                   st->mean_us / 1e3);
+            if (i == 1)
+                printf(" %6.1fx", st->p50_us / r->xm_floor.p50_us);
+            else
+                printf(" %7s", "-");
+            printf(" %8.2f %8.2f", st->client_cpu_us / 1e3, st->server_cpu_us / 1e3);
+            if (i == 1)
+                printf("  <= %.0f ms: %.2fx %s", BENCH_DOM_XM_TARGET_MS,
+                       st->p50_us / 1e3 / BENCH_DOM_XM_TARGET_MS,
+                       st->p50_us / 1e3 <= BENCH_DOM_XM_TARGET_MS ? "ok" : "MISSED");
+            printf("\n");
+        }
+        printf("  (client CPU = the bench's own, children not included; %d runs each, "
+               "interleaved)\n", BENCH_DOM_XM_CALLS);
+    }
     for (size_t k = 0; k < n; k++) {
         const bench_dom_result *r = &res[k];
         if (!r->listed)

@@ -26,6 +26,7 @@ typedef struct {
     bool codec;        /* codec figures */
     bool domains;      /* start-up and domain.list with thousands of domains */
     const char *cpus;  /* the -c CPU list, or NULL */
+    const char *xm;    /* the xm binary for the `xm list` figure, or NULL to skip it */
 } bench_options;
 
 typedef struct {

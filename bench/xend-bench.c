@@ -844,7 +844,7 @@ static void bench_round_trips(const bench_options *opt, const char *xend)
 
 static void bench_usage(FILE *out)
 {
-    fprintf(out, "usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS] [-m MODE] [-c CPUS] XEND\n"
+    fprintf(out, "usage: xend-bench [-n CALLS] [-w WARMUP] [-t SECONDS] [-m MODE] [-c CPUS] [-x XM] XEND\n"
                  "  XEND        the xend binary to start (e.g. build/src/daemon/xend)\n"
                  "  -n CALLS    measured round trips per figure (default 20000)\n"
                  "  -w WARMUP   unmeasured round trips first (default 2000)\n"
@@ -853,7 +853,9 @@ static void bench_usage(FILE *out)
                  "              figures: these two are for profiling with perf record) or domains\n"
                  "              (only start-up and domain.list with 1,000 and 10,000 domains)\n"
                  "  -c CPUS     pin everything to these CPUs, e.g. 0 or 0-1 or 0,2 (default: not\n"
-                 "              pinned; pinned figures are steadier from run to run)\n");
+                 "              pinned; pinned figures are steadier from run to run)\n"
+                 "  -x XM       the xm binary: adds `xm list` as a whole process with 1,000\n"
+                 "              domains to the domains figures\n");
 }
 
 /* Pin this process (and so xend and the fake servers it starts) to a CPU list. */
@@ -897,9 +899,9 @@ static size_t bench_parse_count(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
-    bench_options opt = {20000, 2000, 1.0, true, true, true, true, NULL};
+    bench_options opt = {20000, 2000, 1.0, true, true, true, true, NULL, NULL};
     int ch;
-    while ((ch = getopt(argc, argv, "n:w:t:m:c:h")) != -1) {
+    while ((ch = getopt(argc, argv, "n:w:t:m:c:x:h")) != -1) {
         switch (ch) {
         case 'n':
             opt.calls = bench_parse_count(optarg, "call count");
@@ -923,6 +925,9 @@ int main(int argc, char **argv)
         case 'c':
             opt.cpus = optarg;
             bench_pin(optarg);
+            break;
+        case 'x':
+            opt.xm = optarg;
             break;
         case 'h':
             bench_usage(stdout);

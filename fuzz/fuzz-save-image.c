@@ -4,7 +4,10 @@
  * too. Each input is written to a scratch file and read with test_drv_image_read: a
  * refusal must report an error; an accepted image's state is parsed, and a state that
  * parses must format to text that parses again and formats to the same bytes. The domain
- * XML inside goes through domain_xml_parse (which has its own target).
+ * XML inside goes through domain_xml_parse (which has its own target). The console shell
+ * of a state that parses then reads what it holds typed ahead (so the fuzzer drives the
+ * shell's tty and grammar too, through shell_typeahead=): it must stay within its bounds
+ * and leave a state that still formats and parses.
  */
 #include "conf/domain_conf.h"
 #include "hv/test/test_driver_priv.h"
@@ -39,6 +42,52 @@ static const char *fuzz_scratch(void)
     return path;
 }
 
+static const test_drv_shell_disk fuzz_disks[] = {{"xvda", 1024}, {"hdc1", 0}, {"sdq", 4}};
+static const uint8_t fuzz_macs[1][6] = {{0x52, 0x54, 0, 1, 2, 3}};
+
+static void fuzz_shell(test_drv_state *st)
+{
+    test_drv_ring console;
+    test_drv_ring_init(&console, 4096);
+    test_drv_ring_printf(&console, "[    0.000000] Linux\n");
+    test_drv_shell_view view = {
+        .hostname = "fuzz",
+        .cpu_model = "cpu",
+        .arch = "x86_64",
+        .mhz = 1000,
+        .vcpus_online = st->vcpus_online,
+        .memory_kib = st->balloon_kib,
+        .max_memory_kib = st->balloon_kib,
+        .disks = fuzz_disks,
+        .ndisks = 3,
+        .macs = fuzz_macs,
+        .nnics = 1,
+        .uptime_ns = st->uptime_ns,
+        .now_s = 0,
+        .console = &console,
+    };
+    xbuf out = XBUF_INIT;
+    for (int i = 0; i < 4 && st->shell.typeahead_len; i++) {
+        xbuf_reset(&out);
+        test_drv_shell_run(&st->shell, &view, &out);
+        if (out.len > TEST_DRV_SHELL_OUTPUT_MAX + 4096)
+            fuzz_fail("one shell run printed more than its bound");
+    }
+    if (st->shell.line_len >= TEST_DRV_SHELL_LINE_MAX ||
+        st->shell.nvars > TEST_DRV_SHELL_VARS_MAX ||
+        st->shell.var_bytes > TEST_DRV_SHELL_VARS_BYTES || st->shell.status > 255)
+        fuzz_fail("the shell left its bounds");
+    xbuf text = XBUF_INIT;
+    test_drv_state_format(st, &text);
+    test_drv_state again;
+    if (test_drv_state_parse(&again, text.data ? text.data : "", text.len, "fuzz") < 0)
+        fuzz_fail("the state after a shell run does not parse");
+    test_drv_state_clear(&again);
+    xbuf_clear(&text);
+    xbuf_clear(&out);
+    test_drv_ring_free(&console);
+}
+
 static void fuzz_state(const char *text, size_t len)
 {
     test_drv_state st, again;
@@ -59,6 +108,7 @@ static void fuzz_state(const char *text, size_t len)
         fuzz_fail("state formatting is not a fixed point");
     xbuf_clear(&first);
     xbuf_clear(&second);
+    fuzz_shell(&st);
     test_drv_state_clear(&st);
     test_drv_state_clear(&again);
 }

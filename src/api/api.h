@@ -51,6 +51,13 @@ int api_ctx_start(api_ctx *ctx);
  * stay) so the next daemon re-attaches. Accepts NULL. */
 void api_ctx_free(api_ctx *ctx);
 
+/* The addresses the daemon listens on, once it does: socket_paths (NULL-terminated, may be
+ * NULL) and the TCP listener (tcp_address NULL when TCP is off; tcp_port the bound port).
+ * domain.migrate to one of them relocates the domain within this daemon instead of
+ * sending it over a socket to itself. Copied; may be called again (replaces). Thread-safe. */
+void api_ctx_set_self(api_ctx *ctx, const char *const *socket_paths, const char *tcp_address,
+                      unsigned tcp_port);
+
 /* For the server's long-poll support: the event ring (see api/event.h). */
 struct event_ring *api_ctx_events(api_ctx *ctx);
 

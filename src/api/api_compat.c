@@ -18,6 +18,7 @@
 #include "conf/domain_sxp.h"
 #include "conf/sxp.h"
 #include "util/alloc.h"
+#include "util/devnum.h"
 #include "util/error.h"
 
 #include <inttypes.h>
@@ -147,20 +148,6 @@ static bool api_compat_flag(const xmlrpc_value *params, size_t i, bool dflt)
     if (v && (v->type == XMLRPC_INT || v->type == XMLRPC_I8))
         return v->u.i != 0;
     return dflt;
-}
-
-/* A whole non-negative decimal number in text, or -1. */
-static long api_compat_parse_index(const char *s, long max)
-{
-    long v = 0;
-    if (!*s || (s[0] == '0' && s[1]))
-        return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (max - (*s - '0')) / 10)
-            return -1;
-        v = v * 10 + (*s - '0');
-    }
-    return v;
 }
 
 /* ---- the domain sxp ---- */
@@ -618,7 +605,7 @@ static char *api_compat_migrate_uri(const char *dst, int64_t port)
     }
     long explicit_port = -1;
     if (ok && dst[hostlen] == ':') {
-        explicit_port = api_compat_parse_index(dst + hostlen + 1, 65535);
+        explicit_port = xend_parse_index(dst + hostlen + 1, 65535);
         ok = explicit_port > 0;
     }
     if (!ok || port < 0 || port > 65535) {
@@ -711,7 +698,7 @@ static char *api_compat_cpus_text(const xmlrpc_value *cpus, unsigned host_cpus)
         if (c->type == XMLRPC_INT || c->type == XMLRPC_I8)
             n = c->u.i >= 0 && c->u.i <= 65535 ? (long)c->u.i : -1;
         else if (c->type == XMLRPC_STRING)
-            n = api_compat_parse_index(c->u.s.ptr, 65535);
+            n = xend_parse_index(c->u.s.ptr, 65535);
         if (n < 0) {
             xbuf_clear(&out);
             xend_error_report(XEND_ERR_GENERIC,
@@ -743,7 +730,7 @@ xmlrpc_value *api_compat_domain_pincpu(xmlrpc_caller *caller, const xmlrpc_value
     if (vcpu->type == XMLRPC_INT) {
         first = last = vcpu->u.i >= 0 ? (long)vcpu->u.i : -2;
     } else if (strcmp(vcpu->u.s.ptr, "all") != 0) {
-        first = last = api_compat_parse_index(vcpu->u.s.ptr, DOMAIN_VCPUS_MAX);
+        first = last = xend_parse_index(vcpu->u.s.ptr, DOMAIN_VCPUS_MAX);
         if (first < 0)
             first = last = -2;
     }
@@ -848,69 +835,11 @@ xmlrpc_value *api_compat_domain_get_vcpu_info(xmlrpc_caller *caller, const xmlrp
 
 /* ---- devices ---- */
 
-/* Xen's virtual-device number of a disk target (blkif.py's blkdev_name_to_number): the
- * Linux device number of the name in the guest. xvd[a-p]N is 202:(16*disk+N), further xvd
- * disks use Xen's extended form 2^28 + (disk << 8) + N; hd is IDE (majors 3, 22, 33, 34,
- * 56, 57, 88..91, 64 minors per disk); sd is SCSI (majors 8, 65..71, 128..135, 16 minors
- * per disk); vd is virtio-blk, 254:(16*disk+N). Disk letters are "a".."z" and "aa".."zz";
- * partitions 1..15 (IDE 1..63). -1 when the name is none of these. */
-static long api_compat_vbd_devid(const char *target)
-{
-    static const struct {
-        const char *prefix;
-        char kind;
-    } buses[] = {{"xvd", 'x'}, {"hd", 'h'}, {"sd", 's'}, {"vd", 'v'}};
-    static const int ide_majors[] = {3, 22, 33, 34, 56, 57, 88, 89, 90, 91};
-    static const int scsi_majors[] = {8,   65,  66,  67,  68,  69,  70,  71,
-                                      128, 129, 130, 131, 132, 133, 134, 135};
-    if (strncmp(target, "/dev/", 5) == 0)
-        target += 5;
-    size_t b = 0, plen = 0;
-    for (; b < sizeof(buses) / sizeof(buses[0]); b++) {
-        plen = strlen(buses[b].prefix);
-        if (strncmp(target, buses[b].prefix, plen) == 0)
-            break;
-    }
-    if (b == sizeof(buses) / sizeof(buses[0]))
-        return -1;
-    const char *p = target + plen;
-    size_t letters = 0;
-    while (p[letters] >= 'a' && p[letters] <= 'z')
-        letters++;
-    if (letters < 1 || letters > 2)
-        return -1;
-    long disk = letters == 1 ? p[0] - 'a' : (p[0] - 'a' + 1) * 26 + (p[1] - 'a');
-    long part = 0;
-    if (p[letters]) {
-        part = api_compat_parse_index(p + letters, 255);
-        if (part < 1)
-            return -1;
-    }
-    switch (buses[b].kind) {
-    case 'x':
-        if (disk < 16 && part <= 15)
-            return 202 * 256 + disk * 16 + part;
-        return (1L << 28) + (disk << 8) + part;
-    case 'h':
-        if (disk >= 20 || part > 63)
-            return -1;
-        return ide_majors[disk / 2] * 256L + (disk % 2) * 64 + part;
-    case 's':
-        if (disk >= 256 || part > 15)
-            return -1;
-        return scsi_majors[disk / 16] * 256L + (disk % 16) * 16 + part;
-    default:
-        if (part > 15)
-            return -1;
-        return 254 * 256L + disk * 16 + part;
-    }
-}
-
 /* The devid of disk i of def: its virtual-device number, or a number past every real one
  * for targets that are no Linux disk name. */
 static long api_compat_disk_devid(const domain_def *def, size_t i)
 {
-    long id = def->disks[i].target ? api_compat_vbd_devid(def->disks[i].target) : -1;
+    long id = def->disks[i].target ? xend_disk_devnum(def->disks[i].target) : -1;
     return id >= 0 ? id : API_COMPAT_DEVID_OTHER + (long)i;
 }
 
@@ -1069,7 +998,7 @@ static char *api_compat_device_ref(api_ctx *ctx, const char *dom, const char *cl
     const domain_def *def = obj->def;
     char *ref = NULL;
     if (vbd) {
-        long num = api_compat_parse_index(devid, 1L << 30);
+        long num = xend_parse_index(devid, 1L << 30);
         const char *name = strncmp(devid, "/dev/", 5) == 0 ? devid + 5 : devid;
         for (size_t i = 0; !ref && i < def->ndisks; i++)
             if (num >= 0 ? api_compat_disk_devid(def, i) == num

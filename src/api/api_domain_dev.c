@@ -599,6 +599,49 @@ xmlrpc_value *api_domain_console_read(xmlrpc_caller *caller, const xmlrpc_value 
     return r;
 }
 
+/* What one call may type: a terminal line's worth (a guest's tty buffers 4 KiB). */
+#define CONSOLE_WRITE_MAX 4096u
+
+xmlrpc_value *api_domain_console_write(xmlrpc_caller *caller, const xmlrpc_value *params,
+                                       void *data)
+{
+    (void)data;
+    api_ctx *ctx = api_ctx_of(caller);
+    const xmlrpc_value *text = api_arg(params, 1);
+    if (text->u.s.len > CONSOLE_WRITE_MAX) {
+        xend_error_report(XEND_ERR_LIMIT,
+                          "console input of %zu bytes is more than the %u one call may type",
+                          text->u.s.len, CONSOLE_WRITE_MAX);
+        return NULL;
+    }
+    /* The text form refuses NUL (no XML 1.0 text holds one; a decoder that let one through
+     * must not make it reach the guest); the base64 form carries raw key bytes, NUL
+     * included, and the guest's tty decides what to do with them. */
+    if (text->type == XMLRPC_STRING && memchr(text->u.s.ptr, '\0', text->u.s.len)) {
+        xend_error_report(XEND_ERR_INVALID_ARG,
+                          "console input must not contain a NUL character (send raw bytes "
+                          "as base64)");
+        return NULL;
+    }
+    domain_obj *dom = api_dom_begin(caller, api_arg_string(params, 0), "domain.console_write");
+    if (!dom)
+        return NULL;
+    size_t accepted = 0;
+    int rc = api_domain_refuse_host(dom, "write to the console of");
+    if (rc == 0)
+        rc = api_require_active(dom, "write to the console of");
+    if (rc == 0)
+        rc = api_require_driver(ctx, (const void *)ctx->driver->domain_console_write,
+                                "write to consoles");
+    if (rc == 0)
+        rc = ctx->driver->domain_console_write(ctx, dom, text->u.s.ptr, text->u.s.len, &accepted);
+    xmlrpc_value *ok = api_dom_end(ctx, dom, rc, false);
+    if (!ok)
+        return NULL;
+    xmlrpc_value_free(ok);
+    return xmlrpc_i8((int64_t)accepted);
+}
+
 xmlrpc_value *api_domain_sysrq(xmlrpc_caller *caller, const xmlrpc_value *params, void *data)
 {
     (void)data;
@@ -722,16 +765,26 @@ xmlrpc_value *api_domain_migrate(xmlrpc_caller *caller, const xmlrpc_value *para
     (void)data;
     api_ctx *ctx = api_ctx_of(caller);
     const char *uri = api_arg_string(params, 1);
+    bool live = api_arg_bool(params, 2, false);
+    /* Before the job: it may resolve a host name. Sent over a socket to ourselves, the
+     * domain would wait for its own migrate job; it is relocated in place instead. */
+    bool self = api_self_is_uri(ctx, uri);
     domain_obj *dom = api_dom_begin(caller, api_arg_string(params, 0), "domain.migrate");
     if (!dom)
         return NULL;
     int rc = api_domain_refuse_host(dom, "migrate");
     if (rc == 0)
         rc = api_require_active(dom, "migrate");
-    if (rc == 0)
+    if (rc == 0 && self) {
+        rc = api_require_driver(ctx, (const void *)ctx->driver->domain_relocate,
+                                "migrate a domain to the daemon it runs on (relocate it)");
+        if (rc == 0)
+            rc = ctx->driver->domain_relocate(ctx, dom, live);
+    } else if (rc == 0) {
         rc = api_require_driver(ctx, (const void *)ctx->driver->domain_migrate, "migrate");
-    if (rc == 0)
-        rc = ctx->driver->domain_migrate(ctx, dom, uri, api_arg_bool(params, 2, false));
+        if (rc == 0)
+            rc = ctx->driver->domain_migrate(ctx, dom, uri, live);
+    }
     return api_dom_end(ctx, dom, rc, false);
 }
 

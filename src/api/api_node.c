@@ -173,14 +173,19 @@ int api_migrate_send(api_ctx *ctx, domain_obj *dom, const char *uri, const domai
                      const void *state, size_t len, bool paused)
 {
     char *url = NULL, *socket_path = NULL;
-    if (strncmp(uri, "unix://", 7) == 0) {
-        socket_path = xstrdup(uri + 7);
+    /* httpu:// is Xen's name for HTTP over a Unix socket: the same as unix:// here. */
+    const char *unix_path = strncmp(uri, "unix://", 7) == 0    ? uri + 7
+                            : strncmp(uri, "httpu://", 8) == 0 ? uri + 8
+                                                               : NULL;
+    if (unix_path) {
+        socket_path = xstrdup(unix_path);
         url = xstrdup("http://localhost/RPC2");
     } else if (strncmp(uri, "http://", 7) == 0) {
         url = xstrdup(uri);
     } else {
         xend_error_report(XEND_ERR_INVALID_ARG,
-                          "unsupported destination '%s' (use unix:///path or http://host:port/)",
+                          "unsupported destination '%s' (use unix:///path, httpu:///path or "
+                          "http://host:port/)",
                           uri);
         return -1;
     }

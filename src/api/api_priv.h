@@ -35,6 +35,13 @@ struct api_ctx {
     domain_obj *host;
     xhash *by_name, *by_uuid, *by_id;
     int next_id;
+
+    /* The daemon's own addresses (api_ctx_set_self; self_lock): domain.migrate to one of
+     * them relocates the domain in place instead of sending it. */
+    pthread_mutex_t self_lock;
+    char **self_sockets;    /* real paths of the Unix sockets, NULL-terminated (or NULL) */
+    char *self_tcp_address; /* NULL when the daemon does not listen on TCP */
+    unsigned self_tcp_port;
 };
 
 /* Every handler of the method table (methods.def): api_<c_name>. */
@@ -110,6 +117,14 @@ xmlrpc_value *api_domain_shutdown_mode(xmlrpc_caller *caller, const char *name,
  * with the error reported (DOMAIN_EXISTS for another domain of that name). */
 domain_obj *api_domain_incoming(api_ctx *ctx, const domain_def *def, const char *job,
                                 bool *created);
+
+/* Whether uri (a domain.migrate destination) names this daemon (api_self.c): a unix:// or
+ * httpu:// path resolving to one of its sockets, or an http:// URI with its TCP port and a
+ * host that reaches it (loopback, its listen address, an address of this host). May
+ * resolve a host name: call it without an object lock held. */
+bool api_self_is_uri(api_ctx *ctx, const char *uri);
+/* Free the addresses set by api_ctx_set_self (self_lock held or the context unshared). */
+void api_self_clear(api_ctx *ctx);
 
 /* Disk claims between running domains (DISK_IN_USE) and the access check (DISK_ACCESS). */
 int api_disk_claim(const domain_disk *d, const char *owner);

@@ -392,6 +392,41 @@ int api_domain_alloc_id(api_ctx *ctx, domain_obj *dom)
     return dom->id;
 }
 
+int api_domain_relocated(api_ctx *ctx, domain_obj *dom)
+{
+    char key[16], old_key[16];
+    int old_id = dom->id;
+    if (old_id <= 0) {
+        xend_error_report(XEND_ERR_INTERNAL, "domain '%s' has no id to replace", dom->def->name);
+        return -1;
+    }
+    pthread_mutex_lock(&ctx->list_lock);
+    if (ctx->next_id <= 0 || ctx->next_id > 999999999)
+        ctx->next_id = 1;
+    do {
+        snprintf(key, sizeof(key), "%d", ctx->next_id++);
+    } while (xhash_get(ctx->by_id, key));
+    int new_id = atoi(key);
+    /* Taken before the event, which names it; the old id goes once the event is posted
+     * (the event carries the id the domain had). */
+    xhash_set(ctx->by_id, key, dom);
+    pthread_mutex_unlock(&ctx->list_lock);
+
+    xmlrpc_value *extra = xmlrpc_struct();
+    xmlrpc_struct_set(extra, "new_domid", xmlrpc_int(new_id));
+    api_event_domain(ctx, dom, "lifecycle", "migrated", "relocated", extra);
+
+    snprintf(old_key, sizeof(old_key), "%d", old_id);
+    pthread_mutex_lock(&ctx->list_lock);
+    if (xhash_get(ctx->by_id, old_key) == dom)
+        xhash_remove(ctx->by_id, old_key);
+    dom->id = new_id;
+    pthread_mutex_unlock(&ctx->list_lock);
+    dom->start_time = time(NULL);
+    api_ctx_log(ctx, "domain %s relocated: id %d is now %d", dom->def->name, old_id, new_id);
+    return new_id;
+}
+
 /* Re-register an id read from a status file. */
 static int domain_claim_id(api_ctx *ctx, domain_obj *dom, int id)
 {
@@ -935,6 +970,7 @@ api_ctx *api_ctx_new(const api_ctx_config *cfg)
     ctx->autostart = cfg->autostart;
     ctx->next_id = 1;
     pthread_mutex_init(&ctx->list_lock, NULL);
+    pthread_mutex_init(&ctx->self_lock, NULL);
     ctx->by_name = xhash_new();
     ctx->by_uuid = xhash_new();
     ctx->by_id = xhash_new();
@@ -1107,6 +1143,8 @@ void api_ctx_free(api_ctx *ctx)
     event_ring_free(ctx->events);
     domain_store_free(ctx->store);
     pthread_mutex_destroy(&ctx->list_lock);
+    api_self_clear(ctx);
+    pthread_mutex_destroy(&ctx->self_lock);
     free(ctx->host_config);
     free(ctx);
 }

@@ -135,6 +135,12 @@ int api_domain_rename_index(api_ctx *ctx, domain_obj *dom, const char *new_name)
 /* Record the id of a domain that became active (object lock held). */
 int api_domain_alloc_id(api_ctx *ctx, domain_obj *dom);
 void api_domain_release_id(api_ctx *ctx, domain_obj *dom);
+/* The guest of an active dom now runs as a new instance on this host (a driver's
+ * domain_relocate, for domain.migrate to this very daemon): posts lifecycle event
+ * "migrated" (detail "relocated", with the old domid and member new_domid), then gives dom
+ * the next free id in place of its old one (id index updated) and a new start time. Object
+ * lock + job held. Returns the new id, or -1 with the error reported. */
+int api_domain_relocated(api_ctx *ctx, domain_obj *dom);
 
 /* State changes with their event: sets state+reason, posts a lifecycle event
  * (event, detail) and writes or removes the status file. Object lock + job held. */
@@ -164,7 +170,7 @@ void api_event_domain(api_ctx *ctx, domain_obj *dom, const char *type, const cha
                       const char *detail, xmlrpc_value *extra);
 
 /* Migration transport for drivers: call domain.migrate_receive on the xend at uri
- * ("unix:///path", "http://host:port/") with the domain XML and the driver's opaque state.
+ * ("unix:///path", "httpu:///path", "http://host:port/") with the domain XML and the driver's opaque state.
  * Called with dom's job held and its object lock NOT held (the destination may be this
  * daemon). The transfer stops early with OPERATION_ABORTED on domain.job_abort or when the
  * daemon stops. 0, or -1 with NO_HOST (cannot connect / not a xend) or the destination's

@@ -104,6 +104,13 @@ typedef struct hv_driver {
      * offset still kept. */
     int (*domain_console_read)(api_ctx *ctx, domain_obj *dom, uint64_t offset, size_t max,
                                xbuf *out, uint64_t *next, uint64_t *start);
+    /* Type len bytes at the guest's serial console, as a terminal would send them: UTF-8
+     * text, or any bytes (control keys, escape sequences, NUL) from the base64 form of
+     * domain.console_write. *accepted receives how many it took: fewer than len when the
+     * guest's input buffer is full (the caller sends the rest later). What the guest
+     * prints in answer shows up in domain_console_read. */
+    int (*domain_console_write)(api_ctx *ctx, domain_obj *dom, const char *data, size_t len,
+                                size_t *accepted);
     int (*domain_sysrq)(api_ctx *ctx, domain_obj *dom, char key);
     int (*domain_stats)(api_ctx *ctx, domain_obj *dom, hv_domain_stats *out);
     /* Cheap: cpu time for domain.list (object lock held, no job). */
@@ -116,6 +123,15 @@ typedef struct hv_driver {
      * source driver) and start it. */
     int (*domain_migrate_incoming)(api_ctx *ctx, domain_obj *dom, const void *state,
                                    size_t len, bool paused);
+    /* Migration to this very daemon (domain.migrate to one of its own URIs, Xen's
+     * `xm migrate D localhost`): move the running guest into a new instance on this host
+     * with its state, as a migration out and back in would (job progress and abort as for
+     * domain_migrate), keeping the domain object. Once the new instance runs the driver
+     * calls api_domain_relocated (new id, event "migrated") and then sets the state as an
+     * incoming migration does: RUNNING/MIGRATED "started"/"migrated", then PAUSED/
+     * MIGRATION "suspended"/"migrated" if the guest was paused. On failure the guest runs
+     * on in its old instance with its old id. Empty: UNSUPPORTED. */
+    int (*domain_relocate)(api_ctx *ctx, domain_obj *dom, bool live);
 
     /* Daemon restart. status_format adds the driver's data (pid, sockets, simulated state)
      * as children of the <driver> element of the status file; reattach reads them back,

@@ -529,6 +529,10 @@ int main(int argc, char **argv)
             pidfile_remove(cfg.pid_file);
         main_die_last();
     }
+    /* domain.migrate must know these to recognise itself as the destination. */
+    const char *const sockets[] = {cfg.socket, NULL};
+    api_ctx_set_self(ctx, sockets, cfg.server.tcp_listen ? cfg.tcp_address : NULL,
+                     cfg.server.tcp_listen ? server_tcp_port(srv) : 0);
     if (cfg.server.tcp_listen)
         log_info("xend %s (API %s) started, pid %d, listening on %s and %s port %u", XEND_VERSION,
                  XEND_API_VERSION, (int)getpid(), cfg.socket, cfg.tcp_address,

@@ -1,8 +1,9 @@
 /*
  * The connection of libxend: a minimal HTTP/1.1 client of our own (no libcurl: over a
  * Unix socket a call should cost a write and a read, not a library's state machine) that
- * POSTs XML-RPC calls on one kept-alive socket, plus the public entry points. A dropped
- * idle connection is reopened once, and only when the daemon cannot have seen the request.
+ * POSTs XML-RPC calls on one kept-alive stream, plus the public entry points. The stream is
+ * a Unix socket, a TCP socket, or the socketpair of an ssh child (ssh.c). A dropped idle
+ * connection is reopened once, and only when the daemon cannot have seen the request.
  */
 #include "config.h"
 #include "xend/xend.h"
@@ -11,6 +12,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "xmlrpc/base64.h"
 #include "xmlrpc/codec.h"
 
 #include <errno.h>
@@ -25,17 +27,25 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define LIB_CONNECT_TIMEOUT_MS 5000
 #define LIB_MAX_HEADER (16u << 10)
 #define LIB_MAX_BODY (64u << 20)
+/* How long a closed connection waits for its ssh child to exit before signalling it. */
+#define LIB_CHILD_EXIT_MS 3000
 
 struct xend_conn {
-    char *uri;
+    char *uri;         /* as given, less any password: for messages */
     lib_uri u;
     int fd;            /* -1 when not connected */
+    pid_t child;       /* SSH: the running ssh command, 0 when none */
+    char *ssh_prog;    /* SSH: its program name, for messages */
+    char child_how[128]; /* SSH: how the last child ended ("exited with status 255"), or "" */
+    char note[192];      /* room for lib_conn_child_note's text */
+    char *auth;        /* the Authorization header's value (TCP only), or NULL */
     unsigned requests; /* sent on the current socket: > 0 means it was kept alive */
     int timeout_ms;    /* 0 = wait forever */
     xmlrpc_decoder *dec;
@@ -65,6 +75,36 @@ static void lib_conn_disconnect(xend_conn *c)
         close(c->fd);
     c->fd = -1;
     c->requests = 0;
+    /* Closing our end is the child's end of input: ssh (or the relay) exits by itself. */
+    if (c->child > 0) {
+        lib_child_reap(c->child, LIB_CHILD_EXIT_MS, c->child_how, sizeof(c->child_how));
+        c->child = 0;
+    }
+}
+
+/* For a report about a stream that failed: with ssh, let go of the child now so that the
+ * message can say how it ended (ssh's own complaint is on stderr already). "" otherwise. */
+static const char *lib_conn_child_note(xend_conn *c)
+{
+    if (c->u.transport != LIB_TRANSPORT_SSH)
+        return "";
+    lib_conn_disconnect(c);
+    if (!c->child_how[0])
+        return "";
+    snprintf(c->note, sizeof(c->note), " (the ssh transport '%s' %s)",
+             c->ssh_prog ? c->ssh_prog : "ssh", c->child_how);
+    return c->note;
+}
+
+int lib_conn_fail(xend_conn *c)
+{
+    lib_error_capture(c ? &c->err : &lib_open_error);
+    return -1;
+}
+
+const char *lib_conn_uri(const xend_conn *c)
+{
+    return c->uri;
 }
 
 static int lib_ms_left(const struct timespec *deadline)
@@ -104,13 +144,16 @@ static int lib_fd_wait(int fd, short events, const struct timespec *deadline)
     }
 }
 
+/* What follows the socket path in the EACCES message (xm words its own hint after it). */
+#define LIB_EACCES_TAIL                                                                      \
+    ": connecting needs write access to the socket: root, or membership of the group "      \
+    "that owns it (see xend.conf(5) socket_group)"
+
 static void lib_report_connect(const xend_conn *c, int err)
 {
     if (err == EACCES && c->u.transport == LIB_TRANSPORT_UNIX)
         xend_error_report(XEND_ERR_SYSTEM,
-                          "Unable to connect to xend at %s: permission denied on socket %s "
-                          "(the user needs write access to it; ask for the socket's group)",
-                          c->uri, c->u.socket_path);
+                          "Permission denied on %s" LIB_EACCES_TAIL, c->u.socket_path);
     else
         xend_error_report(XEND_ERR_SYSTEM, "Unable to connect to xend at %s: %s", c->uri,
                           strerror(err));
@@ -145,9 +188,25 @@ static int lib_socket_connect(int family, const struct sockaddr *addr, socklen_t
     return -1;
 }
 
+static int lib_conn_connect_ssh(xend_conn *c)
+{
+    char **argv = lib_ssh_argv(&c->u, getenv("XEND_SSH"));
+    if (!argv)
+        return -1;
+    free(c->ssh_prog);
+    c->ssh_prog = xstrdup(argv[0]);
+    c->child_how[0] = '\0';
+    int rc = lib_child_spawn(argv, &c->fd, &c->child);
+    lib_argv_free(argv);
+    c->requests = 0;
+    return rc;
+}
+
 static int lib_conn_connect(xend_conn *c)
 {
     int fd;
+    if (c->u.transport == LIB_TRANSPORT_SSH)
+        return lib_conn_connect_ssh(c);
     if (c->u.transport == LIB_TRANSPORT_UNIX) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         memcpy(sa.sun_path, c->u.socket_path, strlen(c->u.socket_path) + 1);
@@ -273,10 +332,10 @@ static lib_io lib_reply_read(xend_conn *c, const struct timespec *dl, const char
                                   c->uri, c->timeout_ms);
             else if (n == 0)
                 xend_error_report(XEND_ERR_SYSTEM, "xend at %s closed the connection in "
-                                  "the middle of its reply", c->uri);
+                                  "the middle of its reply%s", c->uri, lib_conn_child_note(c));
             else
-                xend_error_report(XEND_ERR_SYSTEM, "Unable to read the reply of xend at %s: %s",
-                                  c->uri, strerror(e));
+                xend_error_report(XEND_ERR_SYSTEM, "Unable to read the reply of xend at %s: "
+                                  "%s%s", c->uri, strerror(e), lib_conn_child_note(c));
             return LIB_IO_FAILED;
         }
         hdr_end = strstr(c->in.data, "\r\n\r\n");
@@ -338,8 +397,9 @@ static lib_io lib_reply_read(xend_conn *c, const struct timespec *dl, const char
                 xend_error_report(XEND_ERR_SYSTEM, "xend at %s did not reply within %d ms",
                                   c->uri, c->timeout_ms);
             else
-                xend_error_report(XEND_ERR_SYSTEM, "reply of xend at %s truncated: %s", c->uri,
-                                  n == 0 ? "connection closed" : strerror(errno));
+                xend_error_report(XEND_ERR_SYSTEM, "reply of xend at %s truncated: %s%s",
+                                  c->uri, n == 0 ? "connection closed" : strerror(errno),
+                                  lib_conn_child_note(c));
             return LIB_IO_FAILED;
         }
     }
@@ -355,10 +415,14 @@ static int lib_http_exchange(xend_conn *c, const char *xml, size_t xml_len, cons
                              size_t *body_len)
 {
     xbuf head = XBUF_INIT;
-    xbuf_printf(&head,
-                "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: libxend/" XEND_VERSION "\r\n"
-                "Content-Type: text/xml\r\nContent-Length: %zu\r\n\r\n",
-                c->u.path, c->u.transport == LIB_TRANSPORT_TCP ? c->u.host : "localhost", xml_len);
+    bool tcp = c->u.transport == LIB_TRANSPORT_TCP;
+    xbuf_printf(&head, "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: libxend/" XEND_VERSION "\r\n",
+                c->u.path, tcp ? c->u.host : "localhost");
+    /* Credentials only where the daemon can ask for them: a Unix socket (local or at the
+     * far end of ssh) is guarded by its permissions. */
+    if (tcp && c->auth)
+        xbuf_printf(&head, "Authorization: %s\r\n", c->auth);
+    xbuf_printf(&head, "Content-Type: text/xml\r\nContent-Length: %zu\r\n\r\n", xml_len);
     xbuf_add(&head, xml, xml_len);
 
     for (int attempt = 0;; attempt++) {
@@ -383,8 +447,8 @@ static int lib_http_exchange(xend_conn *c, const char *xml, size_t xml_len, cons
                 xend_error_report(XEND_ERR_SYSTEM, "xend at %s did not accept the request "
                                   "within %d ms", c->uri, c->timeout_ms);
             else
-                xend_error_report(XEND_ERR_SYSTEM, "Unable to send the request to xend at %s: %s",
-                                  c->uri, strerror(e));
+                xend_error_report(XEND_ERR_SYSTEM, "Unable to send the request to xend at %s: "
+                                  "%s%s", c->uri, strerror(e), lib_conn_child_note(c));
             break;
         }
         lib_io r = lib_reply_read(c, dl, body, body_len, &keep_alive);
@@ -395,7 +459,7 @@ static int lib_http_exchange(xend_conn *c, const char *xml, size_t xml_len, cons
             if (reused && attempt == 0)
                 continue;
             xend_error_report(XEND_ERR_SYSTEM, "xend at %s closed the connection without "
-                              "replying", c->uri);
+                              "replying%s", c->uri, lib_conn_child_note(c));
             break;
         }
         if (r == LIB_IO_FAILED) {
@@ -403,10 +467,8 @@ static int lib_http_exchange(xend_conn *c, const char *xml, size_t xml_len, cons
             break;
         }
         if (!keep_alive) {
-            /* Connection: close: the body is in c->in, the socket is of no further use. */
-            close(c->fd);
-            c->fd = -1;
-            c->requests = 0;
+            /* Connection: close: the body is in c->in, the stream is of no further use. */
+            lib_conn_disconnect(c);
         }
         xbuf_clear(&head);
         return 0;
@@ -486,6 +548,19 @@ fail:
     return -1;
 }
 
+xmlrpc_value *xend_params_va(const char *fmt, va_list ap)
+{
+    free(lib_open_error.trace);
+    memset(&lib_open_error, 0, sizeof(lib_open_error));
+    xend_error_reset();
+    xmlrpc_value *params = NULL;
+    if (lib_fmt_check(fmt) == 0)
+        params = lib_params_build(fmt, ap);
+    if (!params)
+        lib_error_capture(&lib_open_error);
+    return params;
+}
+
 int xend_call(xend_conn *c, const char *method, xmlrpc_value **result, const char *fmt, ...)
 {
     va_list ap;
@@ -509,24 +584,74 @@ int xend_call(xend_conn *c, const char *method, xmlrpc_value **result, const cha
     return rc;
 }
 
+/* Credentials for a new connection: those of an http://user:password@ URI, else those of
+ * the xm config file the URI came from (cfg, NULL if it came from elsewhere). */
+static int lib_conn_credentials_init(xend_conn *c, const xend_client_config *cfg)
+{
+    if (c->u.user)
+        return xend_set_credentials(c, c->u.user, c->u.password ? c->u.password : "");
+    if (!cfg || c->u.transport != LIB_TRANSPORT_TCP)
+        return 0;
+    char *user = NULL, *password = NULL;
+    if (lib_client_config_credentials(cfg, &user, &password) < 0)
+        return -1;
+    int rc = user ? xend_set_credentials(c, user, password) : 0;
+    free(user);
+    if (password) {
+        explicit_bzero(password, strlen(password));
+        free(password);
+    }
+    return rc;
+}
+
 xend_conn *xend_open(const char *uri)
 {
     xend_conn *c = xcalloc(1, sizeof(*c));
+    xend_client_config *cfg = NULL;
     c->fd = -1;
     free(lib_open_error.trace);
     memset(&lib_open_error, 0, sizeof(lib_open_error));
     xend_error_reset();
-    c->uri = uri && *uri ? xstrdup(uri) : lib_uri_discover();
+    c->uri = uri && *uri ? xstrdup(uri) : lib_uri_discover(&cfg);
     if (!c->uri || lib_uri_parse(c->uri, &c->u) < 0)
+        goto fail;
+    if (c->u.password) {
+        /* The password lives in c->u (then c->auth) only; messages show the rest. */
+        char *shown = lib_uri_redact(c->uri);
+        explicit_bzero(c->uri, strlen(c->uri));
+        free(c->uri);
+        c->uri = shown;
+    }
+    if (lib_conn_credentials_init(c, cfg) < 0)
         goto fail;
     c->dec = xmlrpc_decoder_new(NULL);
     if (!c->dec || lib_conn_connect(c) < 0)
         goto fail;
+    xend_client_config_free(cfg);
     return c;
 fail:
     lib_error_capture(&lib_open_error);
+    xend_client_config_free(cfg);
     xend_close(c);
     return NULL;
+}
+
+char *xend_discover_uri(void)
+{
+    xend_client_config *cfg = NULL;
+    free(lib_open_error.trace);
+    memset(&lib_open_error, 0, sizeof(lib_open_error));
+    xend_error_reset();
+    char *uri = lib_uri_discover(&cfg);
+    xend_client_config_free(cfg);
+    if (!uri)
+        lib_error_capture(&lib_open_error);
+    return uri;
+}
+
+const char *xend_conn_uri(const xend_conn *c)
+{
+    return c->uri;
 }
 
 void xend_close(xend_conn *c)
@@ -539,8 +664,48 @@ void xend_close(xend_conn *c)
     xbuf_clear(&c->out);
     xbuf_clear(&c->in);
     free(c->err.trace);
+    free(c->ssh_prog);
+    if (c->auth) {
+        explicit_bzero(c->auth, strlen(c->auth));
+        free(c->auth);
+    }
     free(c->uri);
     free(c);
+}
+
+int xend_set_credentials(xend_conn *c, const char *user, const char *password)
+{
+    if (!c)
+        return -1;
+    if (user && (strchr(user, ':') || !*user)) {
+        xend_error_report(XEND_ERR_INVALID_ARG, "invalid user name '%s' for HTTP Basic "
+                          "authentication: it must be non-empty and hold no ':'", user);
+        return lib_conn_fail(c);
+    }
+    for (const char *p = user; p && *p; p++) {
+        if ((unsigned char)*p < ' ' || *p == 0x7f) {
+            xend_error_report(XEND_ERR_INVALID_ARG, "invalid user name for HTTP Basic "
+                              "authentication: control character at position %zu",
+                              (size_t)(p - user));
+            return lib_conn_fail(c);
+        }
+    }
+    if (c->auth) {
+        explicit_bzero(c->auth, strlen(c->auth));
+        free(c->auth);
+        c->auth = NULL;
+    }
+    if (!user)
+        return 0;
+    /* RFC 7617: "Basic " base64(user ":" password), UTF-8 as given. */
+    char *plain = xasprintf("%s:%s", user, password ? password : "");
+    xbuf b = XBUF_INIT;
+    xbuf_adds(&b, "Basic ");
+    base64_encode(&b, (const unsigned char *)plain, strlen(plain));
+    explicit_bzero(plain, strlen(plain));
+    free(plain);
+    c->auth = xbuf_steal(&b, NULL);
+    return 0;
 }
 
 int xend_set_timeout(xend_conn *c, int ms)

@@ -3,23 +3,20 @@
  * expect: the environment ($XM_SERVER, as Xen's xm read it, then $XEND_URI), the xm config
  * file's `uri` ($XM_CONFIG_FILE, else ~/.config/xm/xm.conf, else the system xm.conf), the
  * system socket, then the per-user socket under $XDG_RUNTIME_DIR. A config file that exists
- * but cannot be read is an error, not something to skip silently.
+ * but cannot be read is an error, not something to skip silently. The file is read by
+ * config.c, the one reader of xm's configuration.
  */
 #include "lib_priv.h"
 
 #include "config.h"
 #include "util/alloc.h"
 #include "util/error.h"
-#include "util/keyfile.h"
 
-#include <errno.h>
-#include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#define LIB_SYSTEM_XM_CONF XEND_SYSCONFDIR "/xend/xm.conf"
 #define LIB_SYSTEM_SOCKET XEND_RUNSTATEDIR "/xend/xend.sock"
 
 static bool lib_is_socket(const char *path)
@@ -28,62 +25,25 @@ static bool lib_is_socket(const char *path)
     return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* The `uri` key of the xm config file, if the file exists and has one: 1 with *uri set
- * (caller frees), 0 if there is no such file or key, -1 with an error reported. */
-static int lib_config_uri(char **uri)
-{
-    const char *env = getenv("XM_CONFIG_FILE");
-    char *path = NULL;
-    if (env && *env) {
-        path = xstrdup(env);
-    } else {
-        const char *home = getenv("HOME");
-        if (home && *home) {
-            path = xasprintf("%s/.config/xm/xm.conf", home);
-            if (access(path, F_OK) < 0) {
-                free(path);
-                path = NULL;
-            }
-        }
-        if (!path)
-            path = xstrdup(LIB_SYSTEM_XM_CONF);
-    }
-    if (access(path, F_OK) < 0 && errno == ENOENT) {
-        free(path);
-        return 0;
-    }
-    keyfile kf;
-    if (keyfile_load(&kf, path) < 0) {
-        free(path);
-        return -1;
-    }
-    int found = 0;
-    for (size_t i = 0; i < kf.n; i++) {
-        if (strcmp(kf.entries[i].key, "uri") == 0 && kf.entries[i].value[0]) {
-            free(*uri);
-            *uri = xstrdup(kf.entries[i].value);
-            found = 1;
-        }
-    }
-    keyfile_clear(&kf);
-    free(path);
-    return found;
-}
-
-char *lib_uri_discover(void)
+char *lib_uri_discover(xend_client_config **cfg_out)
 {
     static const char *const envs[] = {"XM_SERVER", "XEND_URI"};
+    char *uri;
+    *cfg_out = NULL;
     for (size_t i = 0; i < 2; i++) {
         const char *v = getenv(envs[i]);
         if (v && *v)
             return xstrdup(v);
     }
-    char *uri = NULL;
-    int r = lib_config_uri(&uri);
-    if (r < 0)
+    xend_client_config *cfg = xend_client_config_load(NULL);
+    if (!cfg)
         return NULL;
-    if (r > 0)
-        return uri;
+    const char *cfg_uri = xend_client_config_get(cfg, "uri");
+    if (cfg_uri && *cfg_uri) {
+        *cfg_out = cfg;
+        return xstrdup(cfg_uri);
+    }
+    xend_client_config_free(cfg);
     if (lib_is_socket(LIB_SYSTEM_SOCKET))
         return xstrdup("unix://" LIB_SYSTEM_SOCKET);
     const char *run = getenv("XDG_RUNTIME_DIR");

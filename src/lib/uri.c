@@ -1,12 +1,15 @@
 /*
- * URI parsing and the argument format of xend_call: the parts of libxend that need no
- * daemon, kept apart from the transport so the unit test can check them exhaustively.
+ * URI parsing (unix://, httpu://, http:// with optional user:password@, ssh://) and the
+ * argument format of xend_call: the parts of libxend that need no daemon, kept apart from
+ * the transport so the unit test can check them exhaustively.
  */
 #include "lib_priv.h"
 
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/text.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +26,8 @@ void lib_uri_clear(lib_uri *u)
     free(u->socket_path);
     free(u->host);
     free(u->port);
+    free(u->user);
+    free(u->password);
     free(u->path);
     memset(u, 0, sizeof(*u));
 }
@@ -49,21 +54,75 @@ static int lib_uri_parse_unix(const char *uri, const char *rest, lib_uri *out)
     return 0;
 }
 
-static int lib_uri_parse_http(const char *uri, const char *rest, lib_uri *out)
+/* Decode the %XX escapes of the n bytes at s into a new string; NULL if an escape is
+ * malformed or decodes to a NUL byte. */
+static char *lib_uri_unescape(const char *s, size_t n)
+{
+    char *out = xmalloc(n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            out[o++] = s[i];
+            continue;
+        }
+        int hi = i + 2 < n ? xend_hex_digit(s[i + 1]) : -1;
+        int lo = hi >= 0 ? xend_hex_digit(s[i + 2]) : -1;
+        if (lo < 0 || (hi == 0 && lo == 0)) {
+            free(out);
+            return NULL;
+        }
+        out[o++] = (char)(hi << 4 | lo);
+        i += 2;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static bool lib_has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < ' ' || *s == 0x7f)
+            return true;
+    return false;
+}
+
+/* The authority of a network URI, "[user[:password]@]host[:port]" (host possibly an [IPv6]
+ * literal), from rest up to its first '/'. Sets out->user, password, host and port (NULL
+ * when absent); *after points at the path. 0, or -1 without a report (the caller knows
+ * which syntax it expected) and *out partly filled. */
+static int lib_uri_parse_authority(const char *rest, lib_uri *out, const char **after)
 {
     const char *slash = strchr(rest, '/');
     size_t authlen = slash ? (size_t)(slash - rest) : strlen(rest);
     const char *port = NULL;
     size_t hostlen;
 
+    *after = rest + authlen;
+    /* The last '@': a password may hold one, the host never does. */
+    const char *at = NULL;
+    for (const char *p = rest; p < rest + authlen; p++)
+        if (*p == '@')
+            at = p;
+    if (at) {
+        const char *colon = memchr(rest, ':', (size_t)(at - rest));
+        const char *uend = colon ? colon : at;
+        out->user = lib_uri_unescape(rest, (size_t)(uend - rest));
+        if (colon)
+            out->password = lib_uri_unescape(colon + 1, (size_t)(at - colon - 1));
+        if (!out->user || !out->user[0] || strchr(out->user, ':') || lib_has_control(out->user) ||
+            (colon && !out->password))
+            return -1;
+        authlen -= (size_t)(at + 1 - rest);
+        rest = at + 1;
+    }
     if (rest[0] == '[') { /* [IPv6]:port */
         const char *close = memchr(rest, ']', authlen);
         if (!close || close == rest + 1)
-            goto bad;
+            return -1;
         hostlen = (size_t)(close - rest - 1);
         if ((size_t)(close + 1 - rest) < authlen) {
             if (close[1] != ':')
-                goto bad;
+                return -1;
             port = close + 2;
         }
         out->host = xstrndup(rest + 1, hostlen);
@@ -73,27 +132,51 @@ static int lib_uri_parse_http(const char *uri, const char *rest, lib_uri *out)
         if (colon)
             port = colon + 1;
         if (hostlen == 0)
-            goto bad;
+            return -1;
         out->host = xstrndup(rest, hostlen);
     }
     if (port) {
         size_t plen = (size_t)(rest + authlen - port);
         long v = 0;
         if (plen == 0 || plen > 5)
-            goto bad;
+            return -1;
         for (size_t i = 0; i < plen; i++) {
             if (port[i] < '0' || port[i] > '9')
-                goto bad;
+                return -1;
             v = v * 10 + (port[i] - '0');
         }
         if (v < 1 || v > 65535)
-            goto bad;
+            return -1;
         out->port = xstrndup(port, plen);
-    } else {
-        out->port = xstrdup(LIB_DEFAULT_PORT);
     }
+    return 0;
+}
+
+char *lib_uri_redact(const char *uri)
+{
+    const char *p = uri ? strstr(uri, "://") : NULL;
+    if (!p)
+        return xstrdup(uri ? uri : "");
+    p += 3;
+    size_t authlen = strcspn(p, "/");
+    const char *at = NULL, *colon;
+    for (const char *q = p; q < p + authlen; q++)
+        if (*q == '@')
+            at = q;
+    if (!at || !(colon = memchr(p, ':', (size_t)(at - p))))
+        return xstrdup(uri);
+    return xasprintf("%.*s%s", (int)(colon - uri), uri, at);
+}
+
+static int lib_uri_parse_http(const char *uri, const char *rest, lib_uri *out)
+{
+    const char *slash;
+    if (lib_uri_parse_authority(rest, out, &slash) < 0)
+        goto bad;
+    if (!out->port)
+        out->port = xstrdup(LIB_DEFAULT_PORT);
     /* "http://h:p" and "http://h:p/" both mean the standard endpoint. */
-    if (!slash || strcmp(slash, "/") == 0) {
+    if (!*slash || strcmp(slash, "/") == 0) {
         out->path = xstrdup(LIB_DEFAULT_PATH);
     } else {
         /* The path goes into the request line verbatim: no spaces or controls. */
@@ -106,10 +189,62 @@ static int lib_uri_parse_http(const char *uri, const char *rest, lib_uri *out)
     return 0;
 bad:
     lib_uri_clear(out);
+    char *shown = lib_uri_redact(uri);
     xend_error_report(XEND_ERR_INVALID_ARG,
-                      "invalid URI '%s': expected http://host:port/[path] with a port "
-                      "from 1 to 65535",
-                      uri);
+                      "invalid URI '%s': expected http://[user[:password]@]host:port/[path] "
+                      "with a port from 1 to 65535",
+                      shown);
+    free(shown);
+    return -1;
+}
+
+/* Characters a host name, user name or socket path of an ssh:// URI may use. They end up
+ * as arguments of ssh, and the path in the command line the remote shell runs, so nothing
+ * a shell or ssh's option parser would interpret gets through. */
+static bool lib_ssh_word_ok(const char *s, const char *extra)
+{
+    if (!*s || *s == '-')
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr(extra, *s))
+            return false;
+    return true;
+}
+
+static int lib_uri_parse_ssh(const char *uri, const char *rest, lib_uri *out)
+{
+    const char *path;
+    const char *why = "expected ssh://[user@]host[:port][/path/of/xend.sock]";
+    if (lib_uri_parse_authority(rest, out, &path) < 0)
+        goto bad;
+    if (out->password) {
+        why = "an ssh:// URI carries no password (ssh asks for it, or use keys)";
+        goto bad;
+    }
+    if (!lib_ssh_word_ok(out->host, strchr(rest, '[') ? ".-_:%" : ".-_") ||
+        (out->user && !lib_ssh_word_ok(out->user, ".-_"))) {
+        why = "the host and user of an ssh:// URI may only use letters, digits, '.', '-' and "
+              "'_' (and not start with '-')";
+        goto bad;
+    }
+    if (*path && strcmp(path, "/") != 0) {
+        if (!lib_ssh_word_ok(path + 1, "/._+-,:@%")) {
+            why = "the socket path of an ssh:// URI may only use letters, digits and "
+                  "/ . _ + - , : @ %";
+            goto bad;
+        }
+        if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+            why = "socket path too long";
+            goto bad;
+        }
+        out->socket_path = xstrdup(path);
+    }
+    out->path = xstrdup(LIB_DEFAULT_PATH);
+    out->transport = LIB_TRANSPORT_SSH;
+    return 0;
+bad:
+    lib_uri_clear(out);
+    xend_error_report(XEND_ERR_INVALID_ARG, "invalid URI '%s': %s", uri, why);
     return -1;
 }
 
@@ -126,23 +261,19 @@ int lib_uri_parse(const char *uri, lib_uri *out)
         return lib_uri_parse_unix(uri, uri + 8, out);
     if (strncmp(uri, "http://", 7) == 0)
         return lib_uri_parse_http(uri, uri + 7, out);
+    if (strncmp(uri, "ssh://", 6) == 0)
+        return lib_uri_parse_ssh(uri, uri + 6, out);
     if (strncmp(uri, "https://", 8) == 0) {
         xend_error_report(XEND_ERR_UNSUPPORTED,
                           "cannot use '%s': https:// (TLS) is not supported by this libxend "
-                          "yet; use unix:// locally or http:// on a trusted network",
-                          uri);
-        return -1;
-    }
-    if (strncmp(uri, "ssh://", 6) == 0) {
-        xend_error_report(XEND_ERR_UNSUPPORTED,
-                          "cannot use '%s': ssh:// tunnels are not supported by this libxend "
-                          "yet; use unix:// on the host itself",
+                          "yet; use unix:// locally, ssh:// remotely, or http:// on a trusted "
+                          "network",
                           uri);
         return -1;
     }
     xend_error_report(XEND_ERR_INVALID_ARG,
-                      "invalid URI '%s': expected unix:///path, httpu:///path or "
-                      "http://host:port/[path]",
+                      "invalid URI '%s': expected unix:///path, httpu:///path, "
+                      "http://host:port/[path] or ssh://[user@]host[:port][/path]",
                       uri);
     return -1;
 }

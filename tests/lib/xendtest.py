@@ -469,5 +469,30 @@ def pid_running(pid):
         return False
 
 
+XM = os.environ.get("XEND_XM", "")
+
+
+def run_xm(*args, daemon=None, uri=None, env=None, input=None, timeout=30, wrap=True):
+    """Run the xm command line (path in XEND_XM) with stdout and stderr kept apart and
+    return the CompletedProcess (text). daemon (a Daemon) or uri selects the xend through
+    XM_SERVER; env adds variables; xm's config file is pointed at a missing file so the
+    user's own never leaks in (override with env={"XM_CONFIG_FILE": ...})."""
+    e = dict(os.environ)
+    e.pop("XEND_URI", None)
+    e["XM_CONFIG_FILE"] = "/nonexistent/xm.conf"
+    e["LC_ALL"] = "C"
+    e.pop("LANGUAGE", None)
+    if daemon is not None:
+        e["XM_SERVER"] = "unix://" + daemon.socket
+    elif uri is not None:
+        e["XM_SERVER"] = uri
+    else:
+        e.pop("XM_SERVER", None)
+    e.update(env or {})
+    cmd = (WRAPPER if wrap else []) + [XM] + [str(a) for a in args]
+    return subprocess.run(cmd, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=e, timeout=timeout * SLOW)
+
+
 def main():
     unittest.main(verbosity=2)

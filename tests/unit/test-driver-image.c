@@ -148,6 +148,8 @@ static void make_state(test_drv_state *st)
     st->shutdown_pending = true;
     st->shutdown_mode = HV_SHUTDOWN_REBOOT;
     st->shutdown_due_ms = 1700000000999;
+    st->boot_panic_ns = 1200000000;
+    st->boot_panicked = true;
 }
 
 static void check_same_state(const test_drv_state *a, const test_drv_state *b)
@@ -167,6 +169,8 @@ static void check_same_state(const test_drv_state *a, const test_drv_state *b)
     CHECK_INTEQ(a->shutdown_pending, b->shutdown_pending);
     CHECK_INTEQ(a->shutdown_mode, b->shutdown_mode);
     CHECK_INTEQ(a->shutdown_due_ms, b->shutdown_due_ms);
+    CHECK_INTEQ(a->boot_panic_ns, b->boot_panic_ns);
+    CHECK_INTEQ(a->boot_panicked, b->boot_panicked);
 }
 
 static void test_state_roundtrip(void)
@@ -179,6 +183,15 @@ static void test_state_roundtrip(void)
     CHECK_CONTAINS(text.data, "vcpus_online=2\n");
     CHECK_CONTAINS(text.data, "vcpu=0 123456789 0f\n");
     CHECK_CONTAINS(text.data, "shutdown=reboot 1700000000999\n");
+    CHECK_CONTAINS(text.data, "boot_panic=1200000000 panicked\n");
+    CHECK_INTEQ(test_drv_state_parse(&back, text.data, text.len, "test"), 0);
+    check_same_state(&st, &back);
+    test_drv_state_clear(&back);
+    /* A panic still to come. */
+    st.boot_panicked = false;
+    xbuf_reset(&text);
+    test_drv_state_format(&st, &text);
+    CHECK_CONTAINS(text.data, "boot_panic=1200000000\n");
     CHECK_INTEQ(test_drv_state_parse(&back, text.data, text.len, "test"), 0);
     check_same_state(&st, &back);
     test_drv_state_clear(&back);
@@ -189,9 +202,11 @@ static void test_state_roundtrip(void)
     st.console_len = 0;
     st.shutdown_pending = false;
     st.taken_ms = 0;
+    st.boot_panic_ns = 0;
     xbuf_reset(&text);
     test_drv_state_format(&st, &text);
     CHECK(strstr(text.data, "shutdown=") == NULL);
+    CHECK(strstr(text.data, "boot_panic=") == NULL);
     CHECK_INTEQ(test_drv_state_parse(&back, text.data, text.len, "test"), 0);
     CHECK_INTEQ(back.console_len, 0);
     CHECK_INTEQ(back.shutdown_pending, 0);
@@ -262,6 +277,10 @@ static void test_state_errors(void)
     check_parse_fails(OK_HEAD "console=@@@@\n", 4, "base64");
     check_parse_fails(OK_HEAD "shutdown=explode 5\n", 4, "shutdown");
     check_parse_fails(OK_HEAD "shutdown=reboot\n", 4, "shutdown");
+    check_parse_fails(OK_HEAD "boot_panic=0\n", 4, "boot_panic");
+    check_parse_fails(OK_HEAD "boot_panic=5 crashed\n", 4, "boot_panic");
+    check_parse_fails(OK_HEAD "boot_panic=5 \n", 4, "boot_panic");
+    check_parse_fails(OK_HEAD "boot_panic=5\nboot_panic=6\n", 5, "twice");
     check_parse_fails("vcpus_online=1\nvcpu=0 0 01\n", 0, "balloon_kib is missing");
     check_parse_fails("balloon_kib=1\nvcpu=0 0 01\n", 0, "vcpus_online is missing");
     check_parse_fails("balloon_kib=1\nvcpus_online=1\n", 0, "no vcpu");

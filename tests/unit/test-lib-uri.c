@@ -63,6 +63,38 @@ static void test_uri(void)
     check_uri_tcp("http://[::1]:8006/", "::1", "8006", "/RPC2");
     check_uri_tcp("http://[::1]", "::1", "8006", "/RPC2");
 
+    /* user:password@ for HTTP Basic authentication, %-escapes decoded */
+    lib_uri u;
+    CHECK_INTEQ(lib_uri_parse("http://alice:p%40ss@w@h:9/x", &u), 0);
+    CHECK_STREQ(u.user, "alice");
+    CHECK_STREQ(u.password, "p@ss@w");
+    CHECK_STREQ(u.host, "h");
+    CHECK_STREQ(u.port, "9");
+    CHECK_STREQ(u.path, "/x");
+    lib_uri_clear(&u);
+    CHECK_INTEQ(lib_uri_parse("http://bob@[::1]/", &u), 0);
+    CHECK_STREQ(u.user, "bob");
+    CHECK(u.password == NULL);
+    CHECK_STREQ(u.host, "::1");
+    lib_uri_clear(&u);
+
+    /* ssh://[user@]host[:port][/socket path] */
+    CHECK_INTEQ(lib_uri_parse("ssh://root@vmhost.example:2222/run/xend/xend.sock", &u), 0);
+    CHECK_INTEQ(u.transport, LIB_TRANSPORT_SSH);
+    CHECK_STREQ(u.user, "root");
+    CHECK_STREQ(u.host, "vmhost.example");
+    CHECK_STREQ(u.port, "2222");
+    CHECK_STREQ(u.socket_path, "/run/xend/xend.sock");
+    CHECK_STREQ(u.path, "/RPC2");
+    lib_uri_clear(&u);
+    CHECK_INTEQ(lib_uri_parse("ssh://h/", &u), 0);
+    CHECK(u.user == NULL && u.port == NULL && u.socket_path == NULL);
+    CHECK_STREQ(u.host, "h");
+    lib_uri_clear(&u);
+    CHECK_INTEQ(lib_uri_parse("ssh://h", &u), 0);
+    CHECK(u.socket_path == NULL);
+    lib_uri_clear(&u);
+
     check_uri_bad(NULL, XEND_ERR_INVALID_ARG, "no URI");
     check_uri_bad("", XEND_ERR_INVALID_ARG, "no URI");
     check_uri_bad("unix://relative/x.sock", XEND_ERR_INVALID_ARG, "absolute");
@@ -71,17 +103,37 @@ static void test_uri(void)
     memset(longp + 8, 'a', 200);
     longp[208] = '\0';
     check_uri_bad(longp, XEND_ERR_INVALID_ARG, "longer than");
-    check_uri_bad("http://:8006/", XEND_ERR_INVALID_ARG, "http://host:port");
+    check_uri_bad("http://:8006/", XEND_ERR_INVALID_ARG, "host:port");
     check_uri_bad("http://h:0/", XEND_ERR_INVALID_ARG, "port");
     check_uri_bad("http://h:65536/", XEND_ERR_INVALID_ARG, "port");
     check_uri_bad("http://h:80x/", XEND_ERR_INVALID_ARG, "port");
     check_uri_bad("http://h:/", XEND_ERR_INVALID_ARG, "port");
-    check_uri_bad("http://[::1/", XEND_ERR_INVALID_ARG, "http://host:port");
-    check_uri_bad("http://[::1]x/", XEND_ERR_INVALID_ARG, "http://host:port");
-    check_uri_bad("http://h:1/a b", XEND_ERR_INVALID_ARG, "http://host:port");
+    check_uri_bad("http://[::1/", XEND_ERR_INVALID_ARG, "host:port");
+    check_uri_bad("http://[::1]x/", XEND_ERR_INVALID_ARG, "host:port");
+    check_uri_bad("http://h:1/a b", XEND_ERR_INVALID_ARG, "host:port");
+    check_uri_bad("http://@h:1/", XEND_ERR_INVALID_ARG, "user[:password]@");
+    check_uri_bad("http://a%3Ab:c@h:1/", XEND_ERR_INVALID_ARG, "user[:password]@");
+    check_uri_bad("http://a:b%4@h:1/", XEND_ERR_INVALID_ARG, "user[:password]@");
+    check_uri_bad("http://a%00:b@h:1/", XEND_ERR_INVALID_ARG, "user[:password]@");
+    check_uri_bad("http://a:secret@h:0/", XEND_ERR_INVALID_ARG, "'http://a@h:0/'");
+    CHECK(!strstr(xend_error_last()->message, "secret"));
+    char *r = lib_uri_redact("http://al%3Ace:p@ss@h:1/p@th");
+    CHECK_STREQ(r, "http://al%3Ace@h:1/p@th");
+    free(r);
+    r = lib_uri_redact("unix:///a@b");
+    CHECK_STREQ(r, "unix:///a@b");
+    free(r);
     check_uri_bad("https://h:8006/", XEND_ERR_UNSUPPORTED, "https://");
-    check_uri_bad("ssh://root@h/", XEND_ERR_UNSUPPORTED, "ssh://");
+    check_uri_bad("ssh://", XEND_ERR_INVALID_ARG, "ssh://[user@]host");
+    check_uri_bad("ssh://u:pw@h/", XEND_ERR_INVALID_ARG, "no password");
+    check_uri_bad("ssh://-oProxyCommand=x/", XEND_ERR_INVALID_ARG, "not start with '-'");
+    check_uri_bad("ssh://-l@h/", XEND_ERR_INVALID_ARG, "not start with '-'");
+    check_uri_bad("ssh://h;x/", XEND_ERR_INVALID_ARG, "letters, digits");
+    check_uri_bad("ssh://h/tmp/x;rm -rf ~", XEND_ERR_INVALID_ARG, "socket path");
+    check_uri_bad("ssh://h/tmp/$(id)", XEND_ERR_INVALID_ARG, "socket path");
+    check_uri_bad("ssh://h:0/", XEND_ERR_INVALID_ARG, "ssh://[user@]host");
     check_uri_bad("ftp://h/", XEND_ERR_INVALID_ARG, "expected unix://");
+    check_uri_bad("ftp://h/", XEND_ERR_INVALID_ARG, "ssh://");
     check_uri_bad("/run/xend/xend.sock", XEND_ERR_INVALID_ARG, "expected unix://");
 }
 
@@ -274,11 +326,21 @@ static void test_replies(void)
  * system socket, the per-user socket; an unreadable config file is an error. */
 static void discover_expect(const char *want, int code)
 {
+    xend_client_config *cfg = (xend_client_config *)1;
     xend_error_reset();
-    char *got = lib_uri_discover();
+    char *got = lib_uri_discover(&cfg);
     if (want) {
         CHECK_STREQ(got, want);
+        /* the config comes back exactly when the URI is its */
+        if (strcmp(want, "http://127.0.0.1:9/RPC2") == 0) {
+            CHECK(cfg != NULL);
+            CHECK_STREQ(xend_client_config_get(cfg, "format"), "json");
+        } else {
+            CHECK(cfg == NULL);
+        }
+        xend_client_config_free(cfg);
     } else {
+        CHECK(cfg == NULL);
         CHECK(got == NULL);
         CHECK_INTEQ(xend_error_last()->code, code);
     }

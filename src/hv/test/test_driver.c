@@ -136,6 +136,10 @@ static int test_drv_config_load(test_drv *drv, const char *path)
             if (test_drv_config_uint(&kf, e, 0, 600000, &v) < 0)
                 goto out;
             drv->save_ms_per_gib = (unsigned)v;
+        } else if (strcmp(e->key, "guest_min_mib") == 0) {
+            if (test_drv_config_uint(&kf, e, 0, DOMAIN_MEMORY_MAX_KIB / 1024, &v) < 0)
+                goto out;
+            drv->guest_min_mib = (unsigned)v;
         } else if (strcmp(e->key, "boot_console") == 0) {
             if (test_drv_config_text(&kf, e, 256) < 0)
                 goto out;
@@ -145,7 +149,7 @@ static int test_drv_config_load(test_drv *drv, const char *path)
             xend_error_report(XEND_ERR_CONFIG_INVALID,
                               "%s:%u: unknown key '%s' (known: cpus, memory_mib, "
                               "host_domain_mib, mhz, model, shutdown_ms, reboot_ms, "
-                              "save_ms_per_gib, boot_console)",
+                              "save_ms_per_gib, guest_min_mib, boot_console)",
                               kf.path, e->line, e->key);
             goto out;
         }
@@ -385,6 +389,7 @@ static void test_drv_free(test_drv *drv)
 {
     test_drv_timer_free_list(drv->timers);
     test_drv_ring_free(&drv->dmesg);
+    xhash_free(drv->boot_panics);
     pthread_cond_destroy(&drv->cond);
     pthread_mutex_destroy(&drv->lock);
     free(drv->boot_console);
@@ -403,6 +408,10 @@ static int test_drv_open(api_ctx *ctx, const char *host_config, void **privp)
     drv->shutdown_ms = 300;
     drv->reboot_ms = 300;
     drv->save_ms_per_gib = 200;
+    /* What a small Linux guest needs to reach userspace (xm-test's smallmem cases boot
+     * 32 MiB and expect 16 MiB to fail). */
+    drv->guest_min_mib = 24;
+    drv->boot_panics = xhash_new();
     drv->open_ns = test_drv_now_ns();
     struct utsname un;
     snprintf(drv->arch, sizeof(drv->arch), "%.15s", uname(&un) == 0 ? un.machine : "x86_64");
@@ -470,11 +479,13 @@ const hv_driver hv_test_driver = {
     .domain_attach_nic = test_drv_domain_attach_nic,
     .domain_detach_nic = test_drv_domain_detach_nic,
     .domain_console_read = test_drv_domain_console_read,
+    .domain_console_write = test_drv_domain_console_write,
     .domain_sysrq = test_drv_domain_sysrq,
     .domain_stats = test_drv_domain_stats,
     .domain_cpu_time = test_drv_domain_cpu_time,
     .domain_migrate = test_drv_domain_migrate,
     .domain_migrate_incoming = test_drv_domain_migrate_incoming,
+    .domain_relocate = test_drv_domain_relocate,
     .domain_status_format = test_drv_domain_status_format,
     .domain_reattach = test_drv_domain_reattach,
     .domain_priv_free = test_drv_domain_priv_free,

@@ -28,6 +28,15 @@
  *                            it CRASHED and posts crashed/panicked itself, so the driver
  *                            does not post it first)
  *   destroy / save / migrate api_domain_stopped(DESTROYED / SAVED / MIGRATED)
+ *   migration to this daemon the guest's state is serialised as for a migration and loaded
+ *                            into a new instance (same domain object): "migrated"/
+ *                            "relocated" with the old id (api_domain_relocated), then as an
+ *                            incoming migration with the new id
+ *   boot with less memory    no userspace: TEST_DRV_BOOT_PANIC_MS later the kernel panics
+ *   than guest_min_mib       (out of memory) and spins; TEST_DRV_BOOT_PANIC_HANG_MS later a
+ *                            crash as above; on_crash=restart boots it again, at most
+ *                            TEST_DRV_BOOT_PANIC_RESTARTS times in a row before it stays
+ *                            down (api_domain_stopped_final: shutoff/crashed)
  */
 #include "test_driver_priv.h"
 
@@ -51,8 +60,16 @@
 #define TEST_DRV_JOB_STEP_MS 50
 /* Console bytes kept in the status file (save images and migrations carry the whole ring). */
 #define TEST_DRV_STATUS_CONSOLE (16u << 10)
+/* A guest booted with too little memory panics this long after its kernel starts, and
+ * its crash is reported this long after that (while the kernel spins, the panic can be
+ * read on its console). */
+#define TEST_DRV_BOOT_PANIC_MS 200
+#define TEST_DRV_BOOT_PANIC_HANG_MS 1000
+/* Restarts (on_crash=restart) of a guest that keeps panicking at boot before it is left
+ * down: Xend refused to restart a domain "restarting too fast" for the same reason. */
+#define TEST_DRV_BOOT_PANIC_RESTARTS 3
 
-typedef enum { LAUNCH_BOOT, LAUNCH_RESTORE, LAUNCH_MIGRATE } test_drv_launch;
+typedef enum { LAUNCH_BOOT, LAUNCH_RESTORE, LAUNCH_MIGRATE, LAUNCH_RELOCATE } test_drv_launch;
 
 /* ---- counters ---- */
 
@@ -117,11 +134,16 @@ void test_drv_dom_clock(test_drv_dom *p, const domain_def *def, bool running)
 
 /* ---- the guest console ---- */
 
+static uint64_t test_drv_dom_uptime(const test_drv_dom *p, uint64_t now)
+{
+    return p->uptime_base_ns + (now - p->boot_ns);
+}
+
 static void test_drv_dom_vklog(test_drv_dom *p, const char *fmt, va_list ap)
 {
     char text[512];
     vsnprintf(text, sizeof(text), fmt, ap);
-    uint64_t t = p->uptime_base_ns + (test_drv_now_ns() - p->boot_ns);
+    uint64_t t = test_drv_dom_uptime(p, test_drv_now_ns());
     test_drv_ring_printf(&p->console, "[%5" PRIu64 ".%06" PRIu64 "] %s\n", t / 1000000000u,
                          t % 1000000000u / 1000u, text);
 }
@@ -134,8 +156,36 @@ void test_drv_dom_klog(test_drv_dom *p, const char *fmt, ...)
     va_end(ap);
 }
 
-void test_drv_dom_boot_messages(test_drv_dom *p, const domain_def *def)
+/* Consecutive boot panics of dom, for the restart bound: counts this one and tells whether
+ * on_crash=restart must give up now. Forgets the count when no restart follows. */
+static bool test_drv_boot_panic_final(test_drv *drv, const domain_obj *dom, bool restart)
 {
+    char key[37];
+    domain_uuid_format(dom->def->uuid, key);
+    pthread_mutex_lock(&drv->lock);
+    uintptr_t n = (uintptr_t)xhash_get(drv->boot_panics, key) + 1;
+    bool final = restart && n > TEST_DRV_BOOT_PANIC_RESTARTS;
+    if (!restart || final)
+        xhash_remove(drv->boot_panics, key);
+    else
+        xhash_set(drv->boot_panics, key, (void *)n);
+    pthread_mutex_unlock(&drv->lock);
+    return final;
+}
+
+/* The guest came up (or was destroyed): a later boot panic starts a new count. */
+static void test_drv_boot_panic_forget(test_drv *drv, const domain_obj *dom)
+{
+    char key[37];
+    domain_uuid_format(dom->def->uuid, key);
+    pthread_mutex_lock(&drv->lock);
+    xhash_remove(drv->boot_panics, key);
+    pthread_mutex_unlock(&drv->lock);
+}
+
+void test_drv_dom_boot(test_drv *drv, domain_obj *dom, test_drv_dom *p)
+{
+    const domain_def *def = dom->def;
     test_drv_dom_klog(p, "Linux version 6.1.0-xend-sim (xend@simulated) (gcc 12.2.0) #1 SMP "
                          "PREEMPT_DYNAMIC");
     test_drv_dom_klog(p, "Command line: %.400s",
@@ -156,8 +206,28 @@ void test_drv_dom_boot_messages(test_drv_dom *p, const domain_def *def)
                           def->nics[i].model ? def->nics[i].model : "virtio", mac);
     }
     test_drv_dom_klog(p, "Run /sbin/init as init process");
+    p->boot_panic_ns = 0;
+    p->boot_panicked = false;
+    if (drv->guest_min_mib && p->charged_kib < (uint64_t)drv->guest_min_mib * 1024) {
+        /* init cannot even be paged in: the kernel runs out of memory before a shell
+         * exists, so nothing answers the console until it panics. */
+        p->boot_panic_ns = test_drv_dom_uptime(p, test_drv_now_ns()) +
+                           (uint64_t)TEST_DRV_BOOT_PANIC_MS * 1000000u;
+        test_drv_dom_panic_arm(drv, dom, p);
+        return;
+    }
+    test_drv_boot_panic_forget(drv, dom);
     test_drv_ring_printf(&p->console, "\nWelcome to xend simulated Linux 6.1.0!\n\n%s login: \n",
                          def->name);
+}
+
+void test_drv_dom_panic_arm(test_drv *drv, domain_obj *dom, test_drv_dom *p)
+{
+    if (!p->boot_panic_ns || !p->clock_running)
+        return;
+    uint64_t now = test_drv_now_ns(), up = test_drv_dom_uptime(p, now);
+    uint64_t left = p->boot_panic_ns > up ? p->boot_panic_ns - up : 0;
+    test_drv_timer_add(drv, dom, p->incarnation, TEST_DRV_TIMER_PANIC, now + left);
 }
 
 /* ---- guest objects ---- */
@@ -179,6 +249,7 @@ void test_drv_domain_priv_free(void *priv)
     free(p->vcpu_ns);
     free(p->affinity);
     test_drv_ring_free(&p->console);
+    test_drv_shell_clear(&p->shell);
     free(p);
 }
 
@@ -253,7 +324,11 @@ static void test_drv_dom_snapshot(const test_drv_dom *p, const domain_def *def, 
     st->console = xmalloc(st->console_len + 1);
     if (st->console_len)
         memcpy(st->console, p->console.data + skip, st->console_len);
-    st->uptime_ns = p->uptime_base_ns + (now - p->boot_ns);
+    st->uptime_ns = test_drv_dom_uptime(p, now);
+    /* A kernel on its way to an out-of-memory panic gets there wherever it is moved. */
+    st->boot_panic_ns = p->boot_panic_ns;
+    st->boot_panicked = p->boot_panicked;
+    test_drv_shell_copy(&st->shell, &p->shell);
     st->taken_ms = test_drv_epoch_ms();
     if (for_status && p->shutdown_pending) {
         st->shutdown_pending = true;
@@ -299,9 +374,14 @@ static void test_drv_dom_load(test_drv_dom *p, const test_drv *drv, const test_d
     }
     memcpy(p->io, st->io, sizeof(p->io));
     test_drv_ring_set(&p->console, st->console_base, st->console, st->console_len);
+    /* The shell on the console too: its variables are the guest's memory. */
+    test_drv_shell_clear(&p->shell);
+    test_drv_shell_copy(&p->shell, &st->shell);
     /* The guest's kernel clock carries on where it was. */
     p->boot_ns = test_drv_now_ns();
     p->uptime_base_ns = st->uptime_ns;
+    p->boot_panic_ns = st->boot_panic_ns;
+    p->boot_panicked = st->boot_panicked;
 }
 
 /* ---- simulated transfers ---- */
@@ -348,7 +428,7 @@ static uint64_t test_drv_transfer_ms(const test_drv *drv, uint64_t kib)
 static int test_drv_dom_launch(api_ctx *ctx, domain_obj *dom, const test_drv_state *st,
                                test_drv_launch kind, bool paused, const char *what)
 {
-    static const char *const verbs[] = {"start", "restore", "receive"};
+    static const char *const verbs[] = {"start", "restore", "receive", "relocate"};
     test_drv *drv = test_drv_get(ctx);
     domain_def *def = dom->def;
     if (def->vcpus == 0 || def->vcpus > DOMAIN_VCPUS_MAX) {
@@ -371,12 +451,15 @@ static int test_drv_dom_launch(api_ctx *ctx, domain_obj *dom, const test_drv_sta
         test_drv_mem_release(drv, kib);
         return -1;
     }
-    if (api_domain_alloc_id(ctx, dom) < 0) {
+    /* A relocated guest keeps its domain and gets a new id in place of the old one. */
+    if ((kind == LAUNCH_RELOCATE ? api_domain_relocated(ctx, dom) : api_domain_alloc_id(ctx, dom)) <
+        0) {
         test_drv_mem_release(drv, kib);
         return -1;
     }
 
-    /* A stale guest cannot be here (the API only starts inactive domains); be safe. */
+    /* A stale guest cannot be here (the API only starts inactive domains, a relocation
+     * sets the old instance aside first); be safe. */
     test_drv_domain_priv_free(dom->priv);
     test_drv_dom *p = test_drv_dom_new(drv, def->vcpus);
     p->charged_kib = kib;
@@ -396,7 +479,7 @@ static int test_drv_dom_launch(api_ctx *ctx, domain_obj *dom, const test_drv_sta
 
     switch (kind) {
     case LAUNCH_BOOT:
-        test_drv_dom_boot_messages(p, def);
+        test_drv_dom_boot(drv, dom, p);
         test_drv_dmesg(drv, "Domain %d (%s) started: %u vCPUs, %" PRIu64 " MiB", dom->id, def->name,
                        p->online, kib / 1024);
         api_domain_set_state(ctx, dom, DOMAIN_STATE_RUNNING, DOMAIN_REASON_BOOTED, "started",
@@ -416,9 +499,11 @@ static int test_drv_dom_launch(api_ctx *ctx, domain_obj *dom, const test_drv_sta
                                  "restored");
         break;
     case LAUNCH_MIGRATE:
+    case LAUNCH_RELOCATE:
         test_drv_dom_klog(p, "xen: resumed after migration");
-        test_drv_dmesg(drv, "Domain %d (%s) migrated in: %u vCPUs, %" PRIu64 " MiB", dom->id,
-                       def->name, p->online, kib / 1024);
+        if (kind == LAUNCH_MIGRATE)
+            test_drv_dmesg(drv, "Domain %d (%s) migrated in: %u vCPUs, %" PRIu64 " MiB",
+                           dom->id, def->name, p->online, kib / 1024);
         api_domain_set_state(ctx, dom, DOMAIN_STATE_RUNNING, DOMAIN_REASON_MIGRATED, "started",
                              "migrated");
         if (paused)
@@ -426,6 +511,12 @@ static int test_drv_dom_launch(api_ctx *ctx, domain_obj *dom, const test_drv_sta
                                  "suspended", "migrated");
         break;
     }
+    /* What was typed at a paused guest before it was saved or sent is read now. */
+    if (st && !paused && test_drv_dom_console_drain(drv, dom, p) > 0)
+        api_domain_save_status(ctx, dom);
+    /* A state that was on its way to a boot panic still is (a boot arms its own). */
+    if (st)
+        test_drv_dom_panic_arm(drv, dom, p);
     return 0;
 }
 
@@ -525,15 +616,21 @@ void test_drv_dom_stop(api_ctx *ctx, domain_obj *dom, domain_reason reason, cons
 
 int test_drv_domain_destroy(api_ctx *ctx, domain_obj *dom)
 {
+    /* Someone stepped in: a guest that kept panicking at boot starts a new count. */
+    test_drv_boot_panic_forget(test_drv_get(ctx), dom);
     test_drv_dom_stop(ctx, dom, DOMAIN_REASON_DESTROYED, "destroyed", false);
     return 0;
 }
 
-/* A pending shutdown no longer applies (reset, crash): its timer will find it stale. */
-static void test_drv_dom_shutdown_forget(test_drv *drv, test_drv_dom *p)
+/* A pending shutdown no longer applies (reset, crash, a new request): its timer will find
+ * it stale. Cancelling goes by incarnation, so a pending boot panic's timer is queued
+ * again. */
+static void test_drv_dom_shutdown_forget(test_drv *drv, domain_obj *dom, test_drv_dom *p)
 {
-    if (p->shutdown_pending)
+    if (p->shutdown_pending) {
         test_drv_timer_cancel(drv, p->incarnation);
+        test_drv_dom_panic_arm(drv, dom, p);
+    }
     p->shutdown_pending = false;
     p->shutdown_seq++;
 }
@@ -543,7 +640,7 @@ void test_drv_dom_reboot(api_ctx *ctx, domain_obj *dom)
     test_drv *drv = test_drv_get(ctx);
     test_drv_dom *p = dom->priv;
     domain_def *def = dom->def;
-    test_drv_dom_shutdown_forget(drv, p);
+    test_drv_dom_shutdown_forget(drv, dom, p);
     test_drv_dom_klog(p, "reboot: Restarting system");
     switch (def->on_reboot) {
     case DOMAIN_ACTION_DESTROY:
@@ -563,29 +660,82 @@ void test_drv_dom_reboot(api_ctx *ctx, domain_obj *dom)
     default:
         break;
     }
-    /* Same instance, fresh boot: cpu time and counters carry on, the console continues. */
+    /* Same instance, fresh boot: cpu time and counters carry on, the console continues;
+     * the shell starts afresh (its variables were in the memory that was reset). */
     test_drv_dom_clock(p, def, true);
+    test_drv_shell_clear(&p->shell);
     p->boot_ns = test_drv_now_ns();
     p->uptime_base_ns = 0;
-    test_drv_dom_boot_messages(p, def);
+    test_drv_dom_boot(drv, dom, p);
     test_drv_dmesg(drv, "Domain %d (%s) rebooted", dom->id, def->name);
     api_domain_set_state(ctx, dom, DOMAIN_STATE_RUNNING, DOMAIN_REASON_REBOOTED, "rebooted", "");
 }
 
-void test_drv_dom_crash(api_ctx *ctx, domain_obj *dom)
+static void test_drv_dom_panic_print(test_drv_dom *p, const char *msg)
+{
+    test_drv_dom_klog(p, "Kernel panic - not syncing: %s", msg);
+    test_drv_dom_klog(p, "---[ end Kernel panic - not syncing: %s ]---", msg);
+}
+
+/* The guest's kernel panicked and the hypervisor knows: the guest is gone as a crash
+ * (final: on_crash is not applied, it stays down). */
+static void test_drv_dom_crashed(api_ctx *ctx, domain_obj *dom, const char *why, bool final)
 {
     test_drv *drv = test_drv_get(ctx);
     test_drv_dom *p = dom->priv;
-    test_drv_dom_shutdown_forget(drv, p);
-    test_drv_dom_klog(p, "Kernel panic - not syncing: sysrq triggered crash");
-    test_drv_dom_klog(p, "---[ end Kernel panic - not syncing: sysrq triggered crash ]---");
+    p->boot_panic_ns = 0;
+    p->boot_panicked = false;
+    test_drv_dom_shutdown_forget(drv, dom, p);
     test_drv_dom_clock(p, dom->def, false);
     /* With on_crash=preserve api_domain_stopped itself leaves the domain CRASHED/PANICKED
      * and posts crashed/panicked; post it here only when the stop will say "stopped". */
     if (dom->def->on_crash != DOMAIN_ACTION_PRESERVE)
         api_domain_set_state(ctx, dom, DOMAIN_STATE_CRASHED, DOMAIN_REASON_PANICKED, "crashed",
                              "panicked");
-    test_drv_dom_stop(ctx, dom, DOMAIN_REASON_CRASHED, "crashed", false);
+    test_drv_dom_stop(ctx, dom, DOMAIN_REASON_CRASHED, why, final);
+}
+
+void test_drv_dom_crash(api_ctx *ctx, domain_obj *dom)
+{
+    test_drv_dom_panic_print(dom->priv, "sysrq triggered crash");
+    test_drv_dom_crashed(ctx, dom, "crashed", false);
+}
+
+/* A guest booted with too little memory: at boot_panic_ns its kernel, unable to start
+ * init, panics out of memory and spins; TEST_DRV_BOOT_PANIC_HANG_MS later the crash is
+ * reported (object lock + job held). */
+static void test_drv_dom_boot_panic(api_ctx *ctx, domain_obj *dom)
+{
+    static const char oom[] = "Out of memory and no killable processes...";
+    test_drv *drv = test_drv_get(ctx);
+    test_drv_dom *p = dom->priv;
+    if (!p->boot_panicked) {
+        test_drv_dom_klog(p, "init invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|"
+                             "__GFP_COMP), order=0, oom_score_adj=0");
+        test_drv_dom_klog(p, "Mem-Info:");
+        test_drv_dom_klog(p, "%" PRIu64 " pages RAM", p->charged_kib / 4);
+        test_drv_dom_klog(p, "%s", oom);
+        test_drv_dom_panic_print(p, oom);
+        p->boot_panicked = true;
+        p->boot_panic_ns = test_drv_dom_uptime(p, test_drv_now_ns()) +
+                           (uint64_t)TEST_DRV_BOOT_PANIC_HANG_MS * 1000000u;
+        test_drv_dom_panic_arm(drv, dom, p);
+        api_domain_save_status(ctx, dom);
+        return;
+    }
+    domain_action a = dom->def->on_crash;
+    bool restart = a == DOMAIN_ACTION_RESTART || a == DOMAIN_ACTION_RENAME_RESTART;
+    bool final = test_drv_boot_panic_final(drv, dom, restart);
+    if (final) {
+        test_drv_dmesg(drv,
+                       "Domain %d (%s) crashed at boot %d times in a row: not restarted "
+                       "(on_crash=%s)",
+                       dom->id, dom->def->name, TEST_DRV_BOOT_PANIC_RESTARTS + 1,
+                       domain_action_name(a));
+        api_ctx_log(ctx, "domain %s keeps crashing at boot (out of memory): not restarted",
+                    dom->def->name);
+    }
+    test_drv_dom_crashed(ctx, dom, "crashed (out of memory at boot)", final);
 }
 
 /* ---- shutdown ---- */
@@ -609,7 +759,7 @@ int test_drv_domain_shutdown(api_ctx *ctx, domain_obj *dom, hv_shutdown_mode mod
         return -1;
     }
     /* A second request replaces the first (poweroff after a reboot request wins). */
-    test_drv_dom_shutdown_forget(drv, p);
+    test_drv_dom_shutdown_forget(drv, dom, p);
     p->shutdown_pending = true;
     p->shutdown_mode = mode;
     p->shutdown_due_ns = test_drv_now_ns() + test_drv_shutdown_ms(drv, mode) * 1000000u;
@@ -629,8 +779,11 @@ int test_drv_domain_shutdown(api_ctx *ctx, domain_obj *dom, hv_shutdown_mode mod
 static bool test_drv_timer_current(domain_obj *dom, uint64_t incarnation, uint64_t seq)
 {
     const test_drv_dom *p = dom->priv;
-    return !dom->removed && p && p->incarnation == incarnation && p->shutdown_pending &&
-           p->shutdown_seq == seq;
+    if (dom->removed || !p || p->incarnation != incarnation)
+        return false;
+    if (seq == TEST_DRV_TIMER_PANIC)
+        return p->boot_panic_ns != 0;
+    return p->shutdown_pending && p->shutdown_seq == seq;
 }
 
 void test_drv_timer_fire(test_drv *drv, domain_obj *dom, uint64_t incarnation, uint64_t seq)
@@ -651,7 +804,14 @@ void test_drv_timer_fire(test_drv *drv, domain_obj *dom, uint64_t incarnation, u
     }
     if (test_drv_timer_current(dom, incarnation, seq)) {
         test_drv_dom *p = dom->priv;
-        if (!p->clock_running) {
+        if (seq == TEST_DRV_TIMER_PANIC) {
+            /* Paused, the kernel is not running: unpausing arms the panic again. A step
+             * armed twice (paused and unpaused meanwhile) finds itself done the second
+             * time: the next step is not due yet. */
+            if (p->clock_running &&
+                test_drv_dom_uptime(p, test_drv_now_ns()) >= p->boot_panic_ns)
+                test_drv_dom_boot_panic(ctx, dom);
+        } else if (!p->clock_running) {
             /* Paused: the guest gets its full time once it runs again. */
             p->shutdown_due_ns =
                 test_drv_now_ns() + test_drv_shutdown_ms(drv, p->shutdown_mode) * 1000000u;
@@ -692,6 +852,9 @@ int test_drv_domain_unpause(api_ctx *ctx, domain_obj *dom)
     if (!p)
         return -1;
     test_drv_dom_clock(p, dom->def, true);
+    /* Typed while paused: the guest reads it now (the status write below records it). */
+    test_drv_dom_console_drain(test_drv_get(ctx), dom, p);
+    test_drv_dom_panic_arm(test_drv_get(ctx), dom, p);
     api_domain_set_state(ctx, dom, DOMAIN_STATE_RUNNING, DOMAIN_REASON_UNPAUSED, "resumed",
                          "unpaused");
     return 0;
@@ -715,6 +878,7 @@ static void test_drv_dom_release_hold(api_ctx *ctx, domain_obj *dom, test_drv_do
                                       domain_state state, domain_reason reason)
 {
     test_drv_dom_clock(p, dom->def, true);
+    test_drv_dom_panic_arm(test_drv_get(ctx), dom, p);
     api_domain_set_state(ctx, dom, state, reason, "resumed", "unpaused");
 }
 
@@ -806,6 +970,61 @@ fail:
     return -1;
 }
 
+int test_drv_domain_relocate(api_ctx *ctx, domain_obj *dom, bool live)
+{
+    static const char what[] = "relocated guest state";
+    test_drv *drv = test_drv_get(ctx);
+    test_drv_dom *p = test_drv_dom_get(dom);
+    if (!p)
+        return -1;
+    /* As test_drv_domain_migrate up to the transfer: the same job, progress and abort. */
+    bool user_paused = !p->clock_running;
+    domain_state prev_state = dom->state;
+    domain_reason prev_reason = dom->reason;
+    bool held = !live && test_drv_dom_hold(ctx, dom, p, DOMAIN_REASON_MIGRATION, "migrated");
+    if (test_drv_job_run(ctx, dom, test_drv_transfer_ms(drv, p->charged_kib), p->charged_kib * 1024,
+                         "migration") < 0)
+        goto fail;
+
+    bool running = p->clock_running;
+    if (running)
+        test_drv_dom_clock(p, dom->def, false);
+    /* Through the migration stream's own text, so the new instance holds exactly what a
+     * migration would have carried, and nothing that only lived in the old one. */
+    xbuf blob = XBUF_INIT;
+    test_drv_state st;
+    test_drv_dom_snapshot(p, dom->def, false, &st);
+    test_drv_state_format(&st, &blob);
+    test_drv_state_clear(&st);
+    int r = test_drv_state_parse(&st, blob.data ? blob.data : "", blob.len, what);
+    xbuf_clear(&blob);
+    int old_id = dom->id;
+    if (r == 0) {
+        /* Both instances exist until the new one runs: its memory is reserved while the
+         * old one still holds its own, as a localhost migration needs. */
+        dom->priv = NULL;
+        r = test_drv_dom_launch(ctx, dom, &st, LAUNCH_RELOCATE, user_paused, what);
+        test_drv_state_clear(&st);
+        if (r < 0)
+            dom->priv = p;
+    }
+    if (r < 0) {
+        if (running)
+            test_drv_dom_clock(p, dom->def, true);
+        goto fail;
+    }
+    test_drv_timer_cancel(drv, p->incarnation);
+    test_drv_mem_release(drv, p->charged_kib);
+    test_drv_domain_priv_free(p);
+    test_drv_dmesg(drv, "Domain %d (%s) migrated to this host as domain %d", old_id,
+                   dom->def->name, dom->id);
+    return 0;
+fail:
+    if (held)
+        test_drv_dom_release_hold(ctx, dom, p, prev_state, prev_reason);
+    return -1;
+}
+
 /* ---- daemon restart ---- */
 
 static void test_drv_status_pair(void *opaque, const char *key, const char *value)
@@ -835,7 +1054,7 @@ int test_drv_domain_reattach(api_ctx *ctx, domain_obj *dom, const xml_node *driv
     memset(&st, 0, sizeof(st));
     unsigned n = 0;
     for (const xml_node *c = driver_node ? driver_node->children : NULL; c; c = c->next) {
-        if (++n > DOMAIN_VCPUS_MAX + 16 || c->children) {
+        if (++n > DOMAIN_VCPUS_MAX + TEST_DRV_SHELL_VARS_MAX + 16 || c->children) {
             xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: line %u: unexpected <%s>", what,
                               c->line, c->name);
             goto fail;
@@ -874,6 +1093,7 @@ int test_drv_domain_reattach(api_ctx *ctx, domain_obj *dom, const xml_node *driv
         p->shutdown_due_ns = now + (uint64_t)left_ms * 1000000u;
         test_drv_timer_add(drv, dom, p->incarnation, p->shutdown_seq, p->shutdown_due_ns);
     }
+    test_drv_dom_panic_arm(drv, dom, p);
     test_drv_dmesg(drv, "Domain %d (%s) re-attached", dom->id, def->name);
     test_drv_state_clear(&st);
     return 0;

@@ -1,11 +1,18 @@
 /*
  * The simulated guest's state as data, and the save image that carries it. One set of
  * key/value pairs (cpu time per vCPU, balloon, online vCPUs, affinity, I/O counters, the
- * console tail, a pending shutdown) is written three ways: as "key=value" lines in a save
+ * console tail, a pending shutdown, the console shell's variables, exit status and typed
+ * input) is written three ways: as "key=value" lines in a save
  * image and in a migration stream, and as <key>value</key> children of the status file's
  * <driver> element. Every reader is strict and bounded: unknown or repeated keys, numbers
  * out of range, vCPU tables out of order and oversized consoles are refused with a message
  * naming the source, because these files outlive the process that wrote them.
+ *
+ * Versioning: the pairs are self-describing, so the format grows by optional keys that
+ * older readers refuse by name ("unknown key 'shell_var'"). The shell_* keys were added
+ * this way; they are written only when the shell holds something, so the state of a guest
+ * nobody typed at reads back in an xend that predates them. boot_panic likewise, only
+ * for a guest whose kernel panics at boot (too little memory) and has not crashed yet.
  */
 #include "test_driver_priv.h"
 
@@ -35,6 +42,10 @@ enum {
     STATE_KEY_TAKEN = 1u << 5,
     STATE_KEY_SHUTDOWN = 1u << 6,
     STATE_KEY_UPTIME = 1u << 7,
+    STATE_KEY_SHELL_STATUS = 1u << 8,
+    STATE_KEY_SHELL_LINE = 1u << 9,
+    STATE_KEY_SHELL_TYPEAHEAD = 1u << 10,
+    STATE_KEY_BOOT_PANIC = 1u << 11,
 };
 
 static const char *const io_names[TEST_DRV_IO_LAST] = {
@@ -69,6 +80,7 @@ void test_drv_state_clear(test_drv_state *st)
     free(st->vcpu_ns);
     free(st->affinity);
     free(st->console);
+    test_drv_shell_clear(&st->shell);
     memset(st, 0, sizeof(*st));
 }
 
@@ -80,6 +92,37 @@ static void state_emit_u64(void (*fn)(void *, const char *, const char *), void 
     char num[24];
     snprintf(num, sizeof(num), "%" PRIu64, v);
     fn(opaque, key, num);
+}
+
+static void state_emit_base64(void (*fn)(void *, const char *, const char *), void *opaque,
+                              const char *key, const char *prefix, const char *data, size_t len)
+{
+    xbuf v = XBUF_INIT;
+    xbuf_adds(&v, prefix);
+    base64_encode(&v, (const unsigned char *)data, len);
+    fn(opaque, key, v.data);
+    xbuf_clear(&v);
+}
+
+/* The shell's part: "shell_var=NAME x|- BASE64" (x: exported; no BASE64 for an empty
+ * value), shell_status and the tty's buffers, each only when it holds something. */
+static void state_emit_shell(const test_drv_shell *sh,
+                             void (*fn)(void *, const char *, const char *), void *opaque)
+{
+    for (size_t i = 0; i < sh->nvars; i++) {
+        const test_drv_shell_var *v = &sh->vars[i];
+        char prefix[TEST_DRV_SHELL_NAME_MAX + 8];
+        size_t vlen = strlen(v->value);
+        snprintf(prefix, sizeof(prefix), "%s %c%s", v->name, v->exported ? 'x' : '-',
+                 vlen ? " " : "");
+        state_emit_base64(fn, opaque, "shell_var", prefix, v->value, vlen);
+    }
+    if (sh->status)
+        state_emit_u64(fn, opaque, "shell_status", sh->status);
+    if (sh->line_len)
+        state_emit_base64(fn, opaque, "shell_line", "", sh->line, sh->line_len);
+    if (sh->typeahead_len)
+        state_emit_base64(fn, opaque, "shell_typeahead", "", sh->typeahead, sh->typeahead_len);
 }
 
 void test_drv_state_emit(const test_drv_state *st,
@@ -117,6 +160,13 @@ void test_drv_state_emit(const test_drv_state *st,
                  st->shutdown_due_ms);
         fn(opaque, "shutdown", sd);
     }
+    if (st->boot_panic_ns) {
+        char bp[48];
+        snprintf(bp, sizeof(bp), "%" PRIu64 "%s", st->boot_panic_ns,
+                 st->boot_panicked ? " panicked" : "");
+        fn(opaque, "boot_panic", bp);
+    }
+    state_emit_shell(&st->shell, fn, opaque);
 }
 
 static void state_format_pair(void *opaque, const char *key, const char *value)
@@ -274,11 +324,105 @@ static int state_set_shutdown(test_drv_state *st, const char *value, const char 
     return -1;
 }
 
+/* "UPTIME_NS" (the kernel panics then) or "UPTIME_NS panicked" (it did; the crash is
+ * reported then). */
+static int state_set_boot_panic(test_drv_state *st, const char *value, const char *what,
+                                unsigned line)
+{
+    const char *end;
+    uint64_t ns;
+    if (state_parse_u64(value, &ns, &end) < 0 || ns == 0 ||
+        (*end && strcmp(end, " panicked") != 0)) {
+        state_error(what, line, "boot_panic: expected 'UPTIME_NS [panicked]', got '%.64s'",
+                    value);
+        return -1;
+    }
+    st->boot_panic_ns = ns;
+    st->boot_panicked = *end != '\0';
+    return 0;
+}
+
+/* base64 text of at most max decoded bytes; *out (caller frees) and *len. */
+static int state_decode(const char *key, const char *value, size_t max, char **out, size_t *len,
+                        const char *what, unsigned line)
+{
+    size_t vlen = strlen(value);
+    if (vlen > (max / 3 + 1) * 4) {
+        state_error(what, line, "%s: more than %zu bytes", key, max);
+        return -1;
+    }
+    long n = base64_decode(value, vlen, out);
+    if (n < 0) {
+        state_error(what, line, "%s: not valid base64", key);
+        return -1;
+    }
+    if ((size_t)n > max) {
+        free(*out);
+        *out = NULL;
+        state_error(what, line, "%s: more than %zu bytes", key, max);
+        return -1;
+    }
+    *len = (size_t)n;
+    return 0;
+}
+
+/* "NAME x|- [BASE64]": the next shell variable. */
+static int state_set_shell_var(test_drv_state *st, const char *value, const char *what,
+                               unsigned line)
+{
+    const char *sp = strchr(value, ' ');
+    size_t nlen = sp ? (size_t)(sp - value) : 0;
+    if (!sp || nlen == 0 || nlen > TEST_DRV_SHELL_NAME_MAX || (sp[1] != 'x' && sp[1] != '-') ||
+        (sp[2] != '\0' && (sp[2] != ' ' || sp[3] == '\0'))) {
+        state_error(what, line, "shell_var: expected 'NAME x|- BASE64', got '%.64s'", value);
+        return -1;
+    }
+    char name[TEST_DRV_SHELL_NAME_MAX + 1];
+    memcpy(name, value, nlen);
+    name[nlen] = '\0';
+    if (test_drv_shell_var_get(&st->shell, name)) {
+        state_error(what, line, "shell_var '%s' is given twice", name);
+        return -1;
+    }
+    char *data = NULL;
+    size_t len = 0;
+    if (sp[2] &&
+        state_decode("shell_var", sp + 3, TEST_DRV_SHELL_VALUE_MAX, &data, &len, what, line) < 0)
+        return -1;
+    const char *why = NULL;
+    int r = test_drv_shell_var_set(&st->shell, name, data ? data : "", len, sp[1] == 'x', &why);
+    free(data);
+    if (r < 0)
+        state_error(what, line, "shell_var '%.64s': %s", name, why);
+    return r;
+}
+
+/* shell_line, shell_typeahead: the tty's buffers. */
+static int state_set_shell_buffer(test_drv_state *st, const char *key, const char *value,
+                                  const char *what, unsigned line)
+{
+    bool is_line = strcmp(key, "shell_line") == 0;
+    char *data = NULL;
+    size_t len = 0;
+    if (state_decode(key, value, is_line ? TEST_DRV_SHELL_LINE_MAX : TEST_DRV_SHELL_TYPEAHEAD_MAX,
+                     &data, &len, what, line) < 0)
+        return -1;
+    const char *why = NULL;
+    int r = is_line ? test_drv_shell_line_set(&st->shell, data ? data : "", len, &why)
+                    : test_drv_shell_typeahead_set(&st->shell, data ? data : "", len, &why);
+    free(data);
+    if (r < 0)
+        state_error(what, line, "%s: %s", key, why);
+    return r;
+}
+
 int test_drv_state_set(test_drv_state *st, const char *key, const char *value, const char *what,
                        unsigned line)
 {
     if (strcmp(key, "vcpu") == 0)
         return state_set_vcpu(st, value, what, line);
+    if (strcmp(key, "shell_var") == 0)
+        return state_set_shell_var(st, value, what, line);
 
     static const struct {
         const char *key;
@@ -292,6 +436,10 @@ int test_drv_state_set(test_drv_state *st, const char *key, const char *value, c
         {"taken_ms", STATE_KEY_TAKEN},
         {"shutdown", STATE_KEY_SHUTDOWN},
         {"uptime_ns", STATE_KEY_UPTIME},
+        {"shell_status", STATE_KEY_SHELL_STATUS},
+        {"shell_line", STATE_KEY_SHELL_LINE},
+        {"shell_typeahead", STATE_KEY_SHELL_TYPEAHEAD},
+        {"boot_panic", STATE_KEY_BOOT_PANIC},
     };
     unsigned bit = 0;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -315,6 +463,11 @@ int test_drv_state_set(test_drv_state *st, const char *key, const char *value, c
         return state_set_console(st, value, what, line);
     case STATE_KEY_SHUTDOWN:
         return state_set_shutdown(st, value, what, line);
+    case STATE_KEY_SHELL_LINE:
+    case STATE_KEY_SHELL_TYPEAHEAD:
+        return state_set_shell_buffer(st, key, value, what, line);
+    case STATE_KEY_BOOT_PANIC:
+        return state_set_boot_panic(st, value, what, line);
     default:
         break;
     }
@@ -346,6 +499,13 @@ int test_drv_state_set(test_drv_state *st, const char *key, const char *value, c
         break;
     case STATE_KEY_UPTIME:
         st->uptime_ns = v;
+        break;
+    case STATE_KEY_SHELL_STATUS:
+        if (v > 255) {
+            state_error(what, line, "shell_status %" PRIu64 " is out of range (0 to 255)", v);
+            return -1;
+        }
+        st->shell.status = (unsigned)v;
         break;
     case STATE_KEY_TAKEN:
         if (v > INT64_MAX) {

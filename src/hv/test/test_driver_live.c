@@ -1,7 +1,9 @@
 /*
  * Simulated guests, live changes and reads: ballooning, vCPU hot-plug and pinning, disk
- * and NIC hot-plug, the serial console, magic SysRq keys, statistics and cpu time. Each
- * change shows up on the guest console the way a Linux guest would report it. The API
+ * and NIC hot-plug, the serial console (read, and typed at: the shell of
+ * test_driver_shell.c answers), magic SysRq keys, statistics and cpu time. Each change
+ * shows up on the guest console the way a Linux guest would report it, and in the files
+ * the console's shell shows. The API
  * rewrites the status file after memory, vCPU and device changes; pinning and SysRq
  * rewrite it here, so a restarted daemon finds the guest as it was.
  * Domain-0 (the host's own pseudo-domain, no dom->priv) answers the reads with figures
@@ -13,10 +15,13 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- memory and vCPUs ---- */
 
@@ -284,6 +289,81 @@ int test_drv_domain_console_read(api_ctx *ctx, domain_obj *dom, uint64_t offset,
     if (!p)
         return -1;
     test_drv_ring_read(&p->console, offset, max, out, next, start);
+    return 0;
+}
+
+/* A disk's size as the guest sees it: the image file's, or the block device's; 0 for an
+ * empty drive or what cannot be opened (the guest still lists it). */
+static uint64_t test_drv_disk_kib(const domain_disk *d)
+{
+    struct stat sb;
+    if (!d->source || stat(d->source, &sb) < 0)
+        return 0;
+    if (S_ISREG(sb.st_mode))
+        return (uint64_t)sb.st_size / 1024;
+    if (!S_ISBLK(sb.st_mode))
+        return 0;
+    int fd = open(d->source, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    off_t end = lseek(fd, 0, SEEK_END);
+    close(fd);
+    return end > 0 ? (uint64_t)end / 1024 : 0;
+}
+
+unsigned test_drv_dom_console_drain(test_drv *drv, domain_obj *dom, test_drv_dom *p)
+{
+    /* No shell yet on a kernel that will not reach userspace: input waits, unread. */
+    if (!p->clock_running || !p->shell.typeahead_len || p->boot_panic_ns)
+        return 0;
+    const domain_def *def = dom->def;
+    test_drv_shell_disk disks[DOMAIN_DISKS_MAX];
+    uint8_t macs[DOMAIN_NICS_MAX][6];
+    size_t ndisks = def->ndisks < DOMAIN_DISKS_MAX ? def->ndisks : DOMAIN_DISKS_MAX;
+    size_t nnics = def->nnics < DOMAIN_NICS_MAX ? def->nnics : DOMAIN_NICS_MAX;
+    for (size_t i = 0; i < ndisks; i++) {
+        disks[i].name = def->disks[i].target ? def->disks[i].target : "";
+        disks[i].kib = test_drv_disk_kib(&def->disks[i]);
+    }
+    for (size_t i = 0; i < nnics; i++)
+        memcpy(macs[i], def->nics[i].mac, 6);
+    test_drv_shell_view view = {
+        .hostname = def->name,
+        .cpu_model = drv->model,
+        .arch = drv->arch,
+        .mhz = drv->mhz,
+        .vcpus_online = p->online,
+        .memory_kib = p->charged_kib,
+        .max_memory_kib = def->memory_kib,
+        .disks = disks,
+        .ndisks = ndisks,
+        .macs = (const uint8_t(*)[6])macs,
+        .nnics = nnics,
+        .uptime_ns = p->uptime_base_ns + (test_drv_now_ns() - p->boot_ns),
+        .now_s = test_drv_epoch_ms() / 1000,
+        .console = &p->console,
+    };
+    xbuf out = XBUF_INIT;
+    unsigned lines = test_drv_shell_run(&p->shell, &view, &out);
+    if (out.len)
+        test_drv_ring_append(&p->console, out.data, out.len);
+    xbuf_clear(&out);
+    return lines;
+}
+
+int test_drv_domain_console_write(api_ctx *ctx, domain_obj *dom, const char *data, size_t len,
+                                  size_t *accepted)
+{
+    test_drv_dom *p = test_drv_dom_get(dom);
+    if (!p)
+        return -1;
+    /* Typed at a paused guest, it waits (as in a real tty's buffer) until the guest runs. */
+    *accepted = test_drv_shell_type(&p->shell, data, len);
+    unsigned lines = test_drv_dom_console_drain(test_drv_get(ctx), dom, p);
+    /* Keep what the guest's shell now holds across a daemon restart; not for every key
+     * typed in the middle of a line, which would write the status file per keystroke. */
+    if (lines > 0 || (*accepted && !p->clock_running))
+        api_domain_save_status(ctx, dom);
     return 0;
 }
 

@@ -2,15 +2,19 @@
  * Internals of the simulated host ("test" driver) shared by its files:
  *   test_driver.c         the host: config, node info, dmesg, memory accounting, the timer
  *                         thread, and the hv_test_driver table
- *   test_driver_domain.c  lifecycle: start/restore, shutdown, destroy, pause, save, migrate,
- *                         status file and re-attach
+ *   test_driver_domain.c  lifecycle: start/restore, shutdown, destroy, pause, save, migrate
+ *                         (also to this daemon itself), a boot that panics for want of
+ *                         memory, status file and re-attach
  *   test_driver_live.c    live changes and reads: memory, vCPUs, pinning, hot-plug,
  *                         console, sysrq, stats
  *   test_driver_ring.c    the bounded byte ring behind the host and guest consoles
  *   test_driver_image.c   the simulated guest state as key/value pairs and the save image
+ *   test_driver_shell.c   the guest's shell on its serial console (domain.console_write)
+ *   test_driver_shell_fs.c  the files that shell shows (/proc, /sys, /etc), derived from
+ *                         the live domain
  *
- * The ring and image files use only util/ and xmlrpc/base64, so they are unit-tested
- * without the API layer.
+ * The ring, image and shell files use only util/, conf/ enums and xmlrpc/base64, so they
+ * are unit-tested and fuzzed without the API layer.
  *
  * Locking: the driver mutex (test_drv.lock) guards the memory counter, the host console
  * and the timer queue. It nests inside a domain's object lock (object lock -> driver lock)
@@ -25,6 +29,7 @@
 
 #include "api/driver.h"
 #include "util/buf.h"
+#include "util/hash.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -34,7 +39,8 @@
 #define TEST_DRV_RING_MAX (64u << 10) /* host dmesg and each guest console */
 #define TEST_DRV_CPUS_MAX 256         /* hv_vcpu_info.affinity holds 256 bits */
 #define TEST_DRV_AFFINITY_BYTES 32
-#define TEST_DRV_STATE_MAX (256u << 10) /* serialised guest state (console is <= 88 KiB) */
+/* Serialised guest state: the console takes at most 88 KiB, the shell 45, the vCPUs 25. */
+#define TEST_DRV_STATE_MAX (256u << 10)
 
 /* ---- test_driver_ring.c: a byte ring addressed by absolute offsets ---- */
 
@@ -60,6 +66,106 @@ size_t test_drv_ring_read(const test_drv_ring *r, uint64_t offset, size_t max, x
 void test_drv_ring_discard(test_drv_ring *r);
 /* Replace the contents with len bytes that began at offset base (restore, re-attach). */
 void test_drv_ring_set(test_drv_ring *r, uint64_t base, const char *data, size_t len);
+
+/* ---- test_driver_shell.c: the guest's shell on its serial console ---- */
+
+#define TEST_DRV_SHELL_LINE_MAX 4096       /* a tty line; input beyond it is dropped */
+#define TEST_DRV_SHELL_TYPEAHEAD_MAX 8192  /* typed but not yet read by the guest */
+#define TEST_DRV_SHELL_VARS_MAX 64         /* shell variables */
+#define TEST_DRV_SHELL_NAME_MAX 64         /* bytes of a variable name */
+#define TEST_DRV_SHELL_VALUE_MAX 4096      /* bytes of a variable's value */
+#define TEST_DRV_SHELL_VARS_BYTES (16u << 10) /* all names and values together */
+#define TEST_DRV_SHELL_OUTPUT_MAX (64u << 10) /* console output of one test_drv_shell_run */
+#define TEST_DRV_SHELL_PROMPT "/ # "
+
+typedef struct {
+    char *name;
+    char *value;
+    bool exported;
+} test_drv_shell_var;
+
+/* The guest's end of its console: the tty's input (typeahead not yet read, the line being
+ * edited) and the shell's variables and last exit status. Part of the guest state (save
+ * images, migration, the status file); a reboot or a fresh start begins with a zeroed one.
+ * Owns its arrays. */
+typedef struct {
+    test_drv_shell_var *vars; /* in the order they were first set */
+    size_t nvars;
+    size_t var_bytes;         /* names and values together */
+    unsigned status;          /* $?, 0..255 */
+    char *line;               /* the line being typed; holds '\n' inside an open quote */
+    size_t line_len;
+    char *typeahead;          /* typed while the guest did not run, or beyond one run's
+                                 output bound: read before anything typed later */
+    size_t typeahead_len;
+    bool erasing;             /* echo only (not saved): inside a \erased/ run */
+} test_drv_shell;
+
+typedef struct {
+    const char *name; /* the guest's device name, e.g. "xvda1" */
+    uint64_t kib;     /* size; 0 when unknown or no medium */
+} test_drv_shell_disk;
+
+/* What the guest sees of itself when a command runs; filled by the driver from the live
+ * domain for each run, borrowed by the shell. */
+typedef struct {
+    const char *hostname; /* the domain name */
+    const char *cpu_model;
+    const char *arch;
+    unsigned mhz;
+    unsigned vcpus_online;
+    uint64_t memory_kib;     /* current allocation (the balloon) */
+    uint64_t max_memory_kib; /* what it boots with; the difference is ballooned out */
+    const test_drv_shell_disk *disks;
+    size_t ndisks;
+    const uint8_t (*macs)[6]; /* one per NIC, eth0 first */
+    size_t nnics;
+    uint64_t uptime_ns;           /* since the guest last booted */
+    int64_t now_s;                /* wall clock, epoch seconds */
+    const test_drv_ring *console; /* the kernel's messages, for dmesg */
+} test_drv_shell_view;
+
+void test_drv_shell_clear(test_drv_shell *sh); /* frees members; a fresh shell after */
+/* Deep copy into dst, which is overwritten (not freed first). */
+void test_drv_shell_copy(test_drv_shell *dst, const test_drv_shell *src);
+/* Set (add or replace) a variable; exported is or-ed into an existing one's flag. 0, or -1
+ * with *why (static text) when the name is not [A-Za-z_][A-Za-z0-9_]* of at most
+ * TEST_DRV_SHELL_NAME_MAX bytes, the value holds a NUL or is too long, or the count or
+ * size bounds would be exceeded. */
+int test_drv_shell_var_set(test_drv_shell *sh, const char *name, const char *value, size_t len,
+                           bool exported, const char **why);
+const test_drv_shell_var *test_drv_shell_var_get(const test_drv_shell *sh, const char *name);
+/* Restore the tty buffers: -1 with *why when too long or holding a NUL. */
+int test_drv_shell_line_set(test_drv_shell *sh, const char *line, size_t len, const char **why);
+int test_drv_shell_typeahead_set(test_drv_shell *sh, const char *data, size_t len,
+                                 const char **why);
+
+/* Type at the console: append data to the typeahead (NUL bytes are taken and dropped).
+ * Returns the bytes accepted (fewer than len when the typeahead is full). */
+size_t test_drv_shell_type(test_drv_shell *sh, const char *data, size_t len);
+/* The guest reads its typeahead: echo as a serial tty does (control characters as ^X,
+ * erasures as \erased/), run each completed line and print the prompt, appending all of
+ * it to out. Stops reading, leaving the rest typed ahead, once the run has printed half of
+ * TEST_DRV_SHELL_OUTPUT_MAX; output past all of it is dropped (prompts excepted). Returns
+ * the number of lines run (0: the guest state changed only by echo). */
+unsigned test_drv_shell_run(test_drv_shell *sh, const test_drv_shell_view *view, xbuf *out);
+
+/* ---- test_driver_shell_fs.c: the files the guest's shell shows ---- */
+
+typedef enum { TEST_DRV_FS_NONE, TEST_DRV_FS_FILE, TEST_DRV_FS_DIR } test_drv_fs_kind;
+
+/* path resolved against "/" (the shell's working directory): "." and ".." applied, slashes
+ * collapsed. false when the result would not fit in cap bytes. */
+bool test_drv_fs_path(const char *path, char *out, size_t cap);
+/* What an absolute, resolved path is. With out: a file's contents, or a directory's entry
+ * names (sorted, each followed by '\n'), are appended. */
+test_drv_fs_kind test_drv_fs_lookup(const test_drv_shell_view *v, const char *path, xbuf *out);
+/* Linux's device numbers of a disk named like "xvda1" (xvd 202, hd 3/22/..., sd 8/65...,
+ * vd 254); false for a name Linux would not give a disk. */
+bool test_drv_fs_devnum(const char *name, unsigned *major, unsigned *minor);
+/* How the guest uses total KiB: used by the kernel and programs, and page cache (free,
+ * /proc/meminfo). */
+void test_drv_fs_memory_split(uint64_t total, uint64_t *used, uint64_t *cache);
 
 /* ---- test_driver_image.c: guest state and save images ---- */
 
@@ -89,9 +195,14 @@ typedef struct {
     size_t console_len;
     uint64_t uptime_ns;    /* the guest kernel's clock (console timestamps) */
     int64_t taken_ms;      /* epoch ms when this snapshot was taken */
+    test_drv_shell shell;  /* the console's tty and shell */
     bool shutdown_pending; /* status file only: a shutdown/reboot is under way */
     hv_shutdown_mode shutdown_mode;
     int64_t shutdown_due_ms; /* epoch ms it completes */
+    uint64_t boot_panic_ns;  /* booted with too little memory: the guest uptime at which
+                                its kernel panics, or once boot_panicked at which the
+                                crash is reported; 0: none */
+    bool boot_panicked;
     unsigned seen;           /* parser bookkeeping: keys already set */
 } test_drv_state;
 
@@ -155,6 +266,7 @@ typedef struct {
     char model[64];
     char arch[16];
     unsigned shutdown_ms, reboot_ms, save_ms_per_gib;
+    unsigned guest_min_mib; /* a guest booting with less panics (out of memory) */
     char *boot_console; /* NULL if not configured */
     uint64_t open_ns;   /* monotonic time of open (Domain-0's cpu time) */
 
@@ -164,6 +276,8 @@ typedef struct {
     uint64_t next_incarnation;
     test_drv_ring dmesg;
     test_drv_timer *timers; /* sorted by due time */
+    xhash *boot_panics;     /* uuid -> consecutive out-of-memory panics at boot, as
+                               (uintptr_t); bounds on_crash=restart */
     bool stop;
     pthread_t thread;
     bool thread_started;
@@ -184,12 +298,22 @@ typedef struct {
     uint64_t boot_ns;              /* monotonic time the guest clock was last set */
     uint64_t uptime_base_ns;       /* guest clock at boot_ns (console timestamps) */
     test_drv_ring console;
+    test_drv_shell shell;          /* what reads the console's input */
 
     uint64_t shutdown_seq; /* bumped by every request and cancel: stale timers check */
     bool shutdown_pending;
     hv_shutdown_mode shutdown_mode;
     uint64_t shutdown_due_ns; /* monotonic */
+    uint64_t boot_panic_ns;   /* booted with too little memory: the guest uptime at which
+                                 the kernel panics, or once boot_panicked (it spins) at
+                                 which the hypervisor reports the crash; 0: it booted
+                                 normally. No shell reads the console meanwhile
+                                 (userspace never starts). */
+    bool boot_panicked;
 } test_drv_dom;
+
+/* The timer seq of a pending boot panic (shutdown requests count up from 0). */
+#define TEST_DRV_TIMER_PANIC UINT64_MAX
 
 test_drv *test_drv_get(api_ctx *ctx);
 uint64_t test_drv_now_ns(void);  /* CLOCK_MONOTONIC */
@@ -226,8 +350,14 @@ void test_drv_dom_io(const test_drv_dom *p, const domain_def *def, uint64_t now,
                      uint64_t io[TEST_DRV_IO_LAST]);
 /* A guest console line with a kernel timestamp ("[    1.234567] text"). */
 void test_drv_dom_klog(test_drv_dom *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Print the boot messages of def to the console. */
-void test_drv_dom_boot_messages(test_drv_dom *p, const domain_def *def);
+/* Boot the guest's kernel (a fresh start or a reboot in place): print the boot messages
+ * of def to the console. With less memory than the host's guest_min_mib the kernel stops
+ * short of userspace and a boot panic is armed (test_drv_dom_panic_arm). Object lock
+ * held. */
+void test_drv_dom_boot(test_drv *drv, domain_obj *dom, test_drv_dom *p);
+/* Queue the timer of a pending boot panic when the guest executes (call again whenever
+ * its clock starts, or after cancelling its timers). */
+void test_drv_dom_panic_arm(test_drv *drv, domain_obj *dom, test_drv_dom *p);
 /* The guest is gone: cancel its timers, give back its memory, log it on the host console,
  * free dom->priv (set to NULL) and call api_domain_stopped(reason). Object lock + job. */
 void test_drv_dom_stop(api_ctx *ctx, domain_obj *dom, domain_reason reason, const char *why,
@@ -251,6 +381,7 @@ domain_def *test_drv_save_image_def(void *priv, const char *path);
 int test_drv_domain_migrate(api_ctx *ctx, domain_obj *dom, const char *uri, bool live);
 int test_drv_domain_migrate_incoming(api_ctx *ctx, domain_obj *dom, const void *state, size_t len,
                                      bool paused);
+int test_drv_domain_relocate(api_ctx *ctx, domain_obj *dom, bool live);
 void test_drv_domain_status_format(api_ctx *ctx, domain_obj *dom, xml_node *driver_node);
 int test_drv_domain_reattach(api_ctx *ctx, domain_obj *dom, const xml_node *driver_node);
 void test_drv_domain_priv_free(void *priv);
@@ -268,6 +399,12 @@ int test_drv_domain_attach_nic(api_ctx *ctx, domain_obj *dom, const domain_nic *
 int test_drv_domain_detach_nic(api_ctx *ctx, domain_obj *dom, size_t index);
 int test_drv_domain_console_read(api_ctx *ctx, domain_obj *dom, uint64_t offset, size_t max,
                                  xbuf *out, uint64_t *next, uint64_t *start);
+int test_drv_domain_console_write(api_ctx *ctx, domain_obj *dom, const char *data, size_t len,
+                                  size_t *accepted);
+/* The guest reads what was typed at its console when it is executing (its clock runs):
+ * echo, command output and prompts go to the console. Returns the lines run (the caller
+ * writes the status file when it wants them kept across a daemon restart). */
+unsigned test_drv_dom_console_drain(test_drv *drv, domain_obj *dom, test_drv_dom *p);
 int test_drv_domain_sysrq(api_ctx *ctx, domain_obj *dom, char key);
 int test_drv_domain_stats(api_ctx *ctx, domain_obj *dom, hv_domain_stats *out);
 uint64_t test_drv_domain_cpu_time(api_ctx *ctx, domain_obj *dom);

@@ -1,0 +1,25 @@
+#!/bin/bash
+# xm-test block-destroy/01_block-destroy_btblock_pos: a disk from the config (phy:/dev/ram0
+# as hda1) is detached by its device number (`xm block-detach D 769`); the guest's
+# /proc/partitions no longer shows hda1.
+. "$(dirname "$0")/../../lib/xmtest.sh"
+
+# /dev/ram0, /dev/ram1 of xm-test's dom0: regular files in the case's temp dir
+# (lib/xmtest.sh: xmtest_ramdisk), given as phy: like the originals.
+ram0=$(xmtest_ramdisk ram0)
+
+name=$(xmtest_name)
+xmtest_create "$name" "disk = ['phy:$ram0,hda1,w']" || FAIL "Unable to create domain"
+
+# "cat /proc/partitions | grep hda1" on the guest: the simulated shell has no pipes, so
+# dom0 greps the output.
+guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+[[ "$guest_output" == *hda1* ]] || FAIL "block device isn't attached; can't detach!"
+
+xm_status_output block-detach "$name" 769
+[ "$status" = 0 ] || FAIL "block-detach returned invalid $status != 0"
+
+guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+xm_status_output shutdown "$name"
+
+[[ "$guest_output" != *hda1* ]] || FAIL "domU reported block device still connected!"
