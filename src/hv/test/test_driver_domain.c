@@ -927,47 +927,72 @@ fail:
 
 /* ---- migration ---- */
 
-int test_drv_domain_migrate(api_ctx *ctx, domain_obj *dom, const char *uri, bool live)
+/* One migration of a guest, to another daemon or in place (relocation). */
+typedef struct {
+    bool user_paused;  /* the guest was paused by the user: it arrives paused */
+    domain_state prev_state;
+    domain_reason prev_reason;
+    bool held;         /* offline migration: the guest was suspended for it */
+    bool running;      /* its clock ran until the stop-and-copy */
+    xbuf blob;         /* the guest state in the migration stream's text */
+} test_drv_migration;
+
+/* What both kinds share up to the transfer: the job with its progress and abort, then the
+ * stop-and-copy (the clock frozen, so what arrives is what ran here) and the state
+ * written as the stream carries it. 0, or -1 with the guest as it was. */
+static int test_drv_migration_begin(api_ctx *ctx, domain_obj *dom, test_drv_dom *p, bool live,
+                                    test_drv_migration *m)
 {
     test_drv *drv = test_drv_get(ctx);
-    test_drv_dom *p = test_drv_dom_get(dom);
-    if (!p)
-        return -1;
-    /* The destination starts the guest paused if the user had paused it here. */
-    bool user_paused = !p->clock_running;
-    domain_state prev_state = dom->state;
-    domain_reason prev_reason = dom->reason;
-    bool held = !live && test_drv_dom_hold(ctx, dom, p, DOMAIN_REASON_MIGRATION, "migrated");
+    *m = (test_drv_migration){.user_paused = !p->clock_running,
+                              .prev_state = dom->state,
+                              .prev_reason = dom->reason,
+                              .blob = XBUF_INIT};
+    m->held = !live && test_drv_dom_hold(ctx, dom, p, DOMAIN_REASON_MIGRATION, "migrated");
     if (test_drv_job_run(ctx, dom, test_drv_transfer_ms(drv, p->charged_kib), p->charged_kib * 1024,
-                         "migration") < 0)
-        goto fail;
-
-    /* The final stop-and-copy: freeze the clock so what arrives is what ran here. */
-    bool running = p->clock_running;
-    if (running)
+                         "migration") < 0) {
+        if (m->held)
+            test_drv_dom_release_hold(ctx, dom, p, m->prev_state, m->prev_reason);
+        return -1;
+    }
+    m->running = p->clock_running;
+    if (m->running)
         test_drv_dom_clock(p, dom->def, false);
-    xbuf blob = XBUF_INIT;
     test_drv_state st;
     test_drv_dom_snapshot(p, dom->def, false, &st);
-    test_drv_state_format(&st, &blob);
+    test_drv_state_format(&st, &m->blob);
     test_drv_state_clear(&st);
+    return 0;
+}
+
+/* The transfer failed: the guest runs on here as before. Returns -1. */
+static int test_drv_migration_fail(api_ctx *ctx, domain_obj *dom, test_drv_dom *p,
+                                   test_drv_migration *m)
+{
+    xbuf_clear(&m->blob);
+    if (m->running)
+        test_drv_dom_clock(p, dom->def, true);
+    if (m->held)
+        test_drv_dom_release_hold(ctx, dom, p, m->prev_state, m->prev_reason);
+    return -1;
+}
+
+int test_drv_domain_migrate(api_ctx *ctx, domain_obj *dom, const char *uri, bool live)
+{
+    test_drv_dom *p = test_drv_dom_get(dom);
+    test_drv_migration m;
+    if (!p || test_drv_migration_begin(ctx, dom, p, live, &m) < 0)
+        return -1;
     /* Unlocked: the destination may be this very daemon, and readers should not wait
      * behind the network. The job keeps dom->def stable. */
     domain_obj_unlock(dom);
-    int r = api_migrate_send(ctx, dom, uri, dom->def, blob.data, blob.len, user_paused);
+    int r = api_migrate_send(ctx, dom, uri, dom->def, m.blob.data, m.blob.len, m.user_paused);
     domain_obj_lock(dom);
-    xbuf_clear(&blob);
-    if (r < 0) {
-        if (running)
-            test_drv_dom_clock(p, dom->def, true);
-        goto fail;
-    }
+    if (r < 0)
+        return test_drv_migration_fail(ctx, dom, p, &m);
+    xbuf_clear(&m.blob);
     test_drv_dom_stop(ctx, dom, DOMAIN_REASON_MIGRATED, "migrated away", false);
     return 0;
-fail:
-    if (held)
-        test_drv_dom_release_hold(ctx, dom, p, prev_state, prev_reason);
-    return -1;
 }
 
 int test_drv_domain_relocate(api_ctx *ctx, domain_obj *dom, bool live)
@@ -975,54 +1000,32 @@ int test_drv_domain_relocate(api_ctx *ctx, domain_obj *dom, bool live)
     static const char what[] = "relocated guest state";
     test_drv *drv = test_drv_get(ctx);
     test_drv_dom *p = test_drv_dom_get(dom);
-    if (!p)
+    test_drv_migration m;
+    if (!p || test_drv_migration_begin(ctx, dom, p, live, &m) < 0)
         return -1;
-    /* As test_drv_domain_migrate up to the transfer: the same job, progress and abort. */
-    bool user_paused = !p->clock_running;
-    domain_state prev_state = dom->state;
-    domain_reason prev_reason = dom->reason;
-    bool held = !live && test_drv_dom_hold(ctx, dom, p, DOMAIN_REASON_MIGRATION, "migrated");
-    if (test_drv_job_run(ctx, dom, test_drv_transfer_ms(drv, p->charged_kib), p->charged_kib * 1024,
-                         "migration") < 0)
-        goto fail;
-
-    bool running = p->clock_running;
-    if (running)
-        test_drv_dom_clock(p, dom->def, false);
     /* Through the migration stream's own text, so the new instance holds exactly what a
      * migration would have carried, and nothing that only lived in the old one. */
-    xbuf blob = XBUF_INIT;
     test_drv_state st;
-    test_drv_dom_snapshot(p, dom->def, false, &st);
-    test_drv_state_format(&st, &blob);
-    test_drv_state_clear(&st);
-    int r = test_drv_state_parse(&st, blob.data ? blob.data : "", blob.len, what);
-    xbuf_clear(&blob);
+    int r = test_drv_state_parse(&st, m.blob.data ? m.blob.data : "", m.blob.len, what);
     int old_id = dom->id;
     if (r == 0) {
         /* Both instances exist until the new one runs: its memory is reserved while the
          * old one still holds its own, as a localhost migration needs. */
         dom->priv = NULL;
-        r = test_drv_dom_launch(ctx, dom, &st, LAUNCH_RELOCATE, user_paused, what);
+        r = test_drv_dom_launch(ctx, dom, &st, LAUNCH_RELOCATE, m.user_paused, what);
         test_drv_state_clear(&st);
         if (r < 0)
             dom->priv = p;
     }
-    if (r < 0) {
-        if (running)
-            test_drv_dom_clock(p, dom->def, true);
-        goto fail;
-    }
+    if (r < 0)
+        return test_drv_migration_fail(ctx, dom, p, &m);
+    xbuf_clear(&m.blob);
     test_drv_timer_cancel(drv, p->incarnation);
     test_drv_mem_release(drv, p->charged_kib);
     test_drv_domain_priv_free(p);
     test_drv_dmesg(drv, "Domain %d (%s) migrated to this host as domain %d", old_id,
                    dom->def->name, dom->id);
     return 0;
-fail:
-    if (held)
-        test_drv_dom_release_hold(ctx, dom, p, prev_state, prev_reason);
-    return -1;
 }
 
 /* ---- daemon restart ---- */
