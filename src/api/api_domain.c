@@ -241,7 +241,29 @@ static void row_seconds(row_writer *w, uint64_t ns)
     w->p += n;
 }
 
-static void row_encode(api_ctx *ctx, domain_obj *dom, xbuf *out)
+/* The members of a row, in order; a filter's 'fields' selects some by name. */
+enum {
+    ROW_ID, ROW_NAME, ROW_UUID, ROW_STATE, ROW_REASON, ROW_MEMORY, ROW_MAX_MEMORY, ROW_VCPUS,
+    ROW_MAX_VCPUS, ROW_CPU_TIME, ROW_AUTOSTART, ROW_PERSISTENT, ROW_MANAGED_SAVE,
+    ROW_START_TIME, ROW_LAST
+};
+static const char *const row_field_names[ROW_LAST] = {
+    "id", "name", "uuid", "state", "reason", "memory", "max_memory", "vcpus", "max_vcpus",
+    "cpu_time", "autostart", "persistent", "managed_save", "start_time"};
+#define ROW_ALL ((1u << ROW_LAST) - 1)
+
+/* <member><name>NAME</name><value><TYPE> ... </TYPE></value></member> around one value,
+ * when the field is selected. */
+#define ROW_MEMBER(w, mask, bit, name, type, emit)                                           \
+    do {                                                                                   \
+        if ((mask) & (1u << (bit))) {                                                      \
+            ROW_LIT(w, "<member><name>" name "</name><value><" type ">");                  \
+            emit;                                                                          \
+            ROW_LIT(w, "</" type "></value></member>");                                   \
+        }                                                                                  \
+    } while (0)
+
+static void row_encode(api_ctx *ctx, domain_obj *dom, xbuf *out, unsigned mask)
 {
     /* Written in place: literals ~900 bytes, a name of at most 64 and a few numbers. */
     xbuf_reserve(out, 2048);
@@ -249,42 +271,40 @@ static void row_encode(api_ctx *ctx, domain_obj *dom, xbuf *out)
     char uuid[37];
     const domain_def *def = dom->def;
     bool active = domain_state_is_active(dom->state);
-    domain_uuid_format(def->uuid, uuid);
     uint64_t cpu_ns = 0;
-    if (dom->is_host)
-        cpu_ns = api_host_cpu_ns();
-    else if (active && ctx->driver->domain_cpu_time)
-        cpu_ns = ctx->driver->domain_cpu_time(ctx, dom);
+    if (mask & (1u << ROW_CPU_TIME)) {
+        if (dom->is_host)
+            cpu_ns = api_host_cpu_ns();
+        else if (active && ctx->driver->domain_cpu_time)
+            cpu_ns = ctx->driver->domain_cpu_time(ctx, dom);
+    }
+    if (mask & (1u << ROW_UUID))
+        domain_uuid_format(def->uuid, uuid);
 
-    ROW_LIT(&w, "<value><struct><member><name>id</name><value><int>");
-    row_num(&w, dom->id);
-    ROW_LIT(&w, "</int></value></member><member><name>name</name><value><string>");
-    row_str(&w, def->name);
-    ROW_LIT(&w, "</string></value></member><member><name>uuid</name><value><string>");
-    row_str(&w, uuid);
-    ROW_LIT(&w, "</string></value></member><member><name>state</name><value><string>");
-    row_str(&w, domain_state_name(dom->state));
-    ROW_LIT(&w, "</string></value></member><member><name>reason</name><value><string>");
-    row_str(&w, domain_reason_name(dom->reason));
-    ROW_LIT(&w, "</string></value></member><member><name>memory</name><value><i8>");
-    row_num(&w, (int64_t)def->current_memory_kib);
-    ROW_LIT(&w, "</i8></value></member><member><name>max_memory</name><value><i8>");
-    row_num(&w, (int64_t)def->memory_kib);
-    ROW_LIT(&w, "</i8></value></member><member><name>vcpus</name><value><int>");
-    row_num(&w, (int32_t)def->vcpus_current);
-    ROW_LIT(&w, "</int></value></member><member><name>max_vcpus</name><value><int>");
-    row_num(&w, (int32_t)def->vcpus);
-    ROW_LIT(&w, "</int></value></member><member><name>cpu_time</name><value><double>");
-    row_seconds(&w, cpu_ns);
-    ROW_LIT(&w, "</double></value></member><member><name>autostart</name><value><boolean>");
-    *w.p++ = dom->autostart ? '1' : '0';
-    ROW_LIT(&w, "</boolean></value></member><member><name>persistent</name><value><boolean>");
-    *w.p++ = dom->persistent || dom->is_host ? '1' : '0';
-    ROW_LIT(&w, "</boolean></value></member><member><name>managed_save</name><value><boolean>");
-    *w.p++ = dom->state == DOMAIN_STATE_SUSPENDED ? '1' : '0';
-    ROW_LIT(&w, "</boolean></value></member><member><name>start_time</name><value><i8>");
-    row_num(&w, active ? (int64_t)dom->start_time : 0);
-    ROW_LIT(&w, "</i8></value></member></struct></value>");
+    ROW_LIT(&w, "<value><struct>");
+    ROW_MEMBER(&w, mask, ROW_ID, "id", "int", row_num(&w, dom->id));
+    ROW_MEMBER(&w, mask, ROW_NAME, "name", "string", row_str(&w, def->name));
+    ROW_MEMBER(&w, mask, ROW_UUID, "uuid", "string", row_str(&w, uuid));
+    ROW_MEMBER(&w, mask, ROW_STATE, "state", "string",
+               row_str(&w, domain_state_name(dom->state)));
+    ROW_MEMBER(&w, mask, ROW_REASON, "reason", "string",
+               row_str(&w, domain_reason_name(dom->reason)));
+    ROW_MEMBER(&w, mask, ROW_MEMORY, "memory", "i8",
+               row_num(&w, (int64_t)def->current_memory_kib));
+    ROW_MEMBER(&w, mask, ROW_MAX_MEMORY, "max_memory", "i8",
+               row_num(&w, (int64_t)def->memory_kib));
+    ROW_MEMBER(&w, mask, ROW_VCPUS, "vcpus", "int", row_num(&w, (int32_t)def->vcpus_current));
+    ROW_MEMBER(&w, mask, ROW_MAX_VCPUS, "max_vcpus", "int", row_num(&w, (int32_t)def->vcpus));
+    ROW_MEMBER(&w, mask, ROW_CPU_TIME, "cpu_time", "double", row_seconds(&w, cpu_ns));
+    ROW_MEMBER(&w, mask, ROW_AUTOSTART, "autostart", "boolean",
+               *w.p++ = dom->autostart ? '1' : '0');
+    ROW_MEMBER(&w, mask, ROW_PERSISTENT, "persistent", "boolean",
+               *w.p++ = dom->persistent || dom->is_host ? '1' : '0');
+    ROW_MEMBER(&w, mask, ROW_MANAGED_SAVE, "managed_save", "boolean",
+               *w.p++ = dom->state == DOMAIN_STATE_SUSPENDED ? '1' : '0');
+    ROW_MEMBER(&w, mask, ROW_START_TIME, "start_time", "i8",
+               row_num(&w, active ? (int64_t)dom->start_time : 0));
+    ROW_LIT(&w, "</struct></value>");
     out->len = (size_t)(w.p - out->data);
     out->data[out->len] = '\0';
 }
@@ -295,6 +315,7 @@ typedef struct {
     uint8_t states;     /* bitmask of accepted states (when have_states) */
     bool have_states;
     int active, persistent, autostart; /* -1 = any */
+    unsigned fields;                   /* ROW_* bits of the members each row carries */
 } list_filter;
 
 static void list_cb(domain_obj *dom, void *opaque)
@@ -308,7 +329,7 @@ static void list_cb(domain_obj *dom, void *opaque)
         return;
     if (f->autostart >= 0 && dom->autostart != (bool)f->autostart)
         return;
-    row_encode(f->ctx, dom, &f->out);
+    row_encode(f->ctx, dom, &f->out, f->fields);
 }
 
 /* Start the encoded array, with room for n rows so it is never copied while growing. */
@@ -364,11 +385,39 @@ static int filter_state(list_filter *f, const xmlrpc_value *v)
     return -1;
 }
 
+/* 'fields': the names of the members each row should carry (an empty array: none). */
+static int filter_fields(list_filter *f, const xmlrpc_value *v)
+{
+    if (v->type != XMLRPC_ARRAY) {
+        xend_error_report(XEND_ERR_INVALID_ARG, "filter 'fields' must be an array of names");
+        return -1;
+    }
+    f->fields = 0;
+    for (size_t i = 0; i < xmlrpc_array_size(v); i++) {
+        const xmlrpc_value *n = xmlrpc_array_get(v, i);
+        size_t b = 0;
+        while (b < ROW_LAST && !(n->type == XMLRPC_STRING && !strcmp(n->u.s.ptr, row_field_names[b])))
+            b++;
+        if (b == ROW_LAST) {
+            xend_error_report(XEND_ERR_INVALID_ARG,
+                              "unknown field %s%s%s in filter 'fields' (id, name, uuid, state, "
+                              "reason, memory, max_memory, vcpus, max_vcpus, cpu_time, "
+                              "autostart, persistent, managed_save, start_time)",
+                              n->type == XMLRPC_STRING ? "'" : "",
+                              n->type == XMLRPC_STRING ? n->u.s.ptr : "(not a string)",
+                              n->type == XMLRPC_STRING ? "'" : "");
+            return -1;
+        }
+        f->fields |= 1u << b;
+    }
+    return 0;
+}
+
 xmlrpc_value *api_domain_list(xmlrpc_caller *caller, const xmlrpc_value *params, void *data)
 {
     (void)data;
     api_ctx *ctx = api_ctx_of(caller);
-    list_filter f = {ctx, XBUF_INIT, 0, false, -1, -1, -1};
+    list_filter f = {ctx, XBUF_INIT, 0, false, -1, -1, -1, ROW_ALL};
     const xmlrpc_value *filter = api_arg(params, 0);
     const xmlrpc_value *names = NULL;
     if (filter) {
@@ -390,6 +439,9 @@ xmlrpc_value *api_domain_list(xmlrpc_caller *caller, const xmlrpc_value *params,
                 f.have_states = true; /* an empty list selects nothing */
                 if (filter_state(&f, v) < 0)
                     return NULL;
+            } else if (strcmp(k, "fields") == 0) {
+                if (filter_fields(&f, v) < 0)
+                    return NULL;
             } else if (strcmp(k, "domains") == 0) {
                 if (v->type != XMLRPC_ARRAY) {
                     xend_error_report(XEND_ERR_INVALID_ARG, "filter 'domains' must be an array");
@@ -399,7 +451,7 @@ xmlrpc_value *api_domain_list(xmlrpc_caller *caller, const xmlrpc_value *params,
             } else {
                 xend_error_report(XEND_ERR_INVALID_ARG,
                                   "unknown filter '%s' (state, active, persistent, autostart, "
-                                  "domains)",
+                                  "domains, fields)",
                                   k);
                 return NULL;
             }

@@ -418,8 +418,20 @@ int xm_cmd_list(xm_ctx *x, int argc, char **argv)
     int first, rc = xm_opts_parse(x, argc, argv, opts, xm_list_opt, &o, &first);
     if (rc)
         return rc == 2 ? 0 : rc;
-    xmlrpc_value *rows = NULL;
-    if (xm_domain_list(x, xm_list_filter(argc, argv, first, o.state, false), &rows) < 0)
+    xmlrpc_value *rows = NULL, *filter = xm_list_filter(argc, argv, first, o.state, false);
+    if (!x->json && !o.lng) {
+        /* The brief table needs 6 of the 14 members: asking for only those halves the
+         * reply, whose decoding is most of what `xm list` costs with many domains. */
+        static const char *const brief[] = {"name", "id", "memory", "vcpus", "state",
+                                            "cpu_time"};
+        xmlrpc_value *fields = xmlrpc_array();
+        for (size_t i = 0; i < sizeof(brief) / sizeof(brief[0]); i++)
+            xmlrpc_array_append(fields, xmlrpc_string(brief[i]));
+        if (!filter)
+            filter = xmlrpc_struct();
+        xmlrpc_struct_set(filter, "fields", fields);
+    }
+    if (xm_domain_list(x, filter, &rows) < 0)
         return 1;
     if (rows->type != XMLRPC_ARRAY) {
         xmlrpc_value_free(rows);

@@ -290,6 +290,24 @@ class DomainTests(DomainTestBase):
         self.define(uniq("empty-state"))
         self.assertEqual(self.p.domain.list({"state": []}), [])
 
+    def test_list_fields_filter(self):
+        """'fields' trims every row to the named members (what xm list asks for), in any
+        combination with the other filters; an unknown name is INVALID_ARG."""
+        a = uniq("fields")
+        self.define_started(a)
+        full = {r["name"]: r for r in self.p.domain.list()}
+        rows = self.p.domain.list({"fields": ["name", "id", "state", "cpu_time"]})
+        self.assertEqual([r["name"] for r in rows], list(full))
+        for r in rows:
+            self.assertEqual(set(r), {"name", "id", "state", "cpu_time"})
+            self.assertEqual((r["id"], r["state"]), (full[r["name"]]["id"],
+                                                     full[r["name"]]["state"]))
+        sel = self.p.domain.list({"domains": [a], "fields": ["memory"]})
+        self.assertEqual(sel, [{"memory": full[a]["memory"]}])
+        self.assertEqual(self.p.domain.list({"domains": [a], "fields": []}), [{}])
+        self.assertFault(13, self.p.domain.list, {"fields": ["name", "nope"]}, contains=["nope"])
+        self.assertFault(13, self.p.domain.list, {"fields": "name"})
+
     def test_domain0_counters(self):
         """The host's own domain is running and shows its (simulated) cpu time like any
         running domain, in domain.list and domain.stats."""
