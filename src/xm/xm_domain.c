@@ -70,10 +70,9 @@ static int xm_parse_status(int rc)
 /* A command that takes one domain and makes one call with it. */
 static int xm_dom_call(xm_ctx *x, int argc, char **argv, const char *method)
 {
-    int first;
-    int rc = xm_parse(x, argc, argv, NULL, NULL, 1, 1, &first);
-    if (rc)
-        return xm_parse_status(rc);
+    int first, rc = 0;
+    if (xm_args(x, argc, argv, 1, 1, &first, &rc))
+        return rc;
     return xm_call(x, method, NULL, "s", argv[first]) < 0 ? 1 : 0;
 }
 
@@ -542,10 +541,9 @@ int xm_cmd_unpause(xm_ctx *x, int argc, char **argv)
 
 int xm_cmd_suspend(xm_ctx *x, int argc, char **argv)
 {
-    int first;
-    int rc = xm_parse(x, argc, argv, NULL, NULL, 1, 1, &first);
-    if (rc)
-        return xm_parse_status(rc);
+    int first, rc = 0;
+    if (xm_args(x, argc, argv, 1, 1, &first, &rc))
+        return rc;
     return xm_call_progress(x, argv[first], _("Suspending"), "domain.suspend", NULL, "s",
                             argv[first]) < 0
                ? 1
@@ -568,10 +566,9 @@ int xm_cmd_resume(xm_ctx *x, int argc, char **argv)
 
 int xm_cmd_save(xm_ctx *x, int argc, char **argv)
 {
-    int first;
-    int rc = xm_parse(x, argc, argv, NULL, NULL, 2, 2, &first);
-    if (rc)
-        return xm_parse_status(rc);
+    int first, rc = 0;
+    if (xm_args(x, argc, argv, 2, 2, &first, &rc))
+        return rc;
     const char *dom = argv[first];
     char *path = xm_abs_path(argv[first + 1]);
     if (!path)
@@ -745,10 +742,9 @@ int xm_cmd_dumpxml(xm_ctx *x, int argc, char **argv)
 
 static int xm_memory(xm_ctx *x, int argc, char **argv, const char *method)
 {
-    int first;
-    int rc = xm_parse(x, argc, argv, NULL, NULL, 2, 2, &first);
-    if (rc)
-        return xm_parse_status(rc);
+    int first, rc = 0;
+    if (xm_args(x, argc, argv, 2, 2, &first, &rc))
+        return rc;
     int64_t kib;
     if (xm_parse_mem(x, argv[first + 1], &kib))
         return 1;
@@ -767,10 +763,9 @@ int xm_cmd_mem_max(xm_ctx *x, int argc, char **argv)
 
 int xm_cmd_vcpu_set(xm_ctx *x, int argc, char **argv)
 {
-    int first;
-    int rc = xm_parse(x, argc, argv, NULL, NULL, 2, 2, &first);
-    if (rc)
-        return xm_parse_status(rc);
+    int first, rc = 0;
+    if (xm_args(x, argc, argv, 2, 2, &first, &rc))
+        return rc;
     long long n;
     if (xm_parse_int(x, argv[first + 1], _("number of VCPUs"), 1, INT_MAX, &n))
         return 1;
@@ -796,10 +791,9 @@ static char *xm_all_cpus(xm_ctx *x)
 
 int xm_cmd_vcpu_pin(xm_ctx *x, int argc, char **argv)
 {
-    int first;
-    int rc = xm_parse(x, argc, argv, NULL, NULL, 3, 3, &first);
-    if (rc)
-        return xm_parse_status(rc);
+    int first, rc = 0;
+    if (xm_args(x, argc, argv, 3, 3, &first, &rc))
+        return rc;
     const char *dom = argv[first], *vcpu = argv[first + 1], *cpus = argv[first + 2];
     long long number = -1;
     if (strcmp(vcpu, "all") && xm_parse_int(x, vcpu, _("VCPU"), 0, INT_MAX, &number))
@@ -827,10 +821,9 @@ int xm_cmd_vcpu_pin(xm_ctx *x, int argc, char **argv)
 
 int xm_cmd_sysrq(xm_ctx *x, int argc, char **argv)
 {
-    int first;
-    int rc = xm_parse(x, argc, argv, NULL, NULL, 2, 2, &first);
-    if (rc)
-        return xm_parse_status(rc);
+    int first, rc = 0;
+    if (xm_args(x, argc, argv, 2, 2, &first, &rc))
+        return rc;
     const char *key = argv[first + 1];
     if (strlen(key) != 1)
         return xm_usage_error(x, _("Invalid sysrq key: '%s' (one character)."), key);
@@ -839,19 +832,17 @@ int xm_cmd_sysrq(xm_ctx *x, int argc, char **argv)
 
 int xm_cmd_rename(xm_ctx *x, int argc, char **argv)
 {
-    int first;
-    int rc = xm_parse(x, argc, argv, NULL, NULL, 2, 2, &first);
-    if (rc)
-        return xm_parse_status(rc);
+    int first, rc = 0;
+    if (xm_args(x, argc, argv, 2, 2, &first, &rc))
+        return rc;
     return xm_call(x, "domain.rename", NULL, "ss", argv[first], argv[first + 1]) < 0 ? 1 : 0;
 }
 
 int xm_cmd_autostart(xm_ctx *x, int argc, char **argv)
 {
-    int first;
-    int rc = xm_parse(x, argc, argv, NULL, NULL, 2, 2, &first);
-    if (rc)
-        return xm_parse_status(rc);
+    int first, rc = 0;
+    if (xm_args(x, argc, argv, 2, 2, &first, &rc))
+        return rc;
     const char *v = argv[first + 1];
     bool on = !strcmp(v, "on");
     if (!on && strcmp(v, "off"))
