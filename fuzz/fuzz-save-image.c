@@ -47,9 +47,9 @@ static const uint8_t fuzz_macs[1][6] = {{0x52, 0x54, 0, 1, 2, 3}};
 
 static void fuzz_shell(test_drv_state *st)
 {
-    test_drv_ring console;
-    test_drv_ring_init(&console, 4096);
-    test_drv_ring_printf(&console, "[    0.000000] Linux\n");
+    xring console;
+    xring_init(&console, 4096);
+    xring_printf(&console, "[    0.000000] Linux\n");
     test_drv_shell_view view = {
         .hostname = "fuzz",
         .cpu_model = "cpu",
@@ -85,7 +85,7 @@ static void fuzz_shell(test_drv_state *st)
     test_drv_state_clear(&again);
     xbuf_clear(&text);
     xbuf_clear(&out);
-    test_drv_ring_free(&console);
+    xring_free(&console);
 }
 
 static void fuzz_state(const char *text, size_t len)

@@ -33,68 +33,68 @@ static void write_file(const char *path, const char *data, size_t len)
 
 static void test_ring_basic(void)
 {
-    test_drv_ring r;
-    test_drv_ring_init(&r, 64);
+    xring r;
+    xring_init(&r, 64);
     xbuf out = XBUF_INIT;
     uint64_t next = 99, start = 99;
 
-    CHECK_INTEQ(test_drv_ring_read(&r, 0, 100, &out, &next, &start), 0);
+    CHECK_INTEQ(xring_read(&r, 0, 100, &out, &next, &start), 0);
     CHECK_INTEQ(next, 0);
     CHECK_INTEQ(start, 0);
 
-    test_drv_ring_printf(&r, "hello %s\n", "world");
-    CHECK_INTEQ(test_drv_ring_end(&r), 12);
-    CHECK_INTEQ(test_drv_ring_read(&r, 0, 100, &out, &next, &start), 12);
+    xring_printf(&r, "hello %s\n", "world");
+    CHECK_INTEQ(xring_end(&r), 12);
+    CHECK_INTEQ(xring_read(&r, 0, 100, &out, &next, &start), 12);
     CHECK_STREQ(out.data, "hello world\n");
     CHECK_INTEQ(next, 12);
 
     /* From the middle, limited by max. */
     xbuf_reset(&out);
-    CHECK_INTEQ(test_drv_ring_read(&r, 6, 3, &out, &next, &start), 3);
+    CHECK_INTEQ(xring_read(&r, 6, 3, &out, &next, &start), 3);
     CHECK_STREQ(out.data, "wor");
     CHECK_INTEQ(next, 9);
 
     /* Past the end: nothing, next clamped to the end. */
     xbuf_reset(&out);
-    CHECK_INTEQ(test_drv_ring_read(&r, 500, 10, &out, &next, &start), 0);
+    CHECK_INTEQ(xring_read(&r, 500, 10, &out, &next, &start), 0);
     CHECK_INTEQ(next, 12);
 
     /* Discard keeps offsets going. */
-    test_drv_ring_discard(&r);
-    CHECK_INTEQ(test_drv_ring_end(&r), 12);
-    CHECK_INTEQ(test_drv_ring_read(&r, 0, 100, &out, &next, &start), 0);
+    xring_discard(&r);
+    CHECK_INTEQ(xring_end(&r), 12);
+    CHECK_INTEQ(xring_read(&r, 0, 100, &out, &next, &start), 0);
     CHECK_INTEQ(start, 12);
-    test_drv_ring_append(&r, "x", 1);
+    xring_append(&r, "x", 1);
     xbuf_reset(&out);
-    CHECK_INTEQ(test_drv_ring_read(&r, 0, 100, &out, &next, &start), 1);
+    CHECK_INTEQ(xring_read(&r, 0, 100, &out, &next, &start), 1);
     CHECK_STREQ(out.data, "x");
     CHECK_INTEQ(next, 13);
 
     xbuf_clear(&out);
-    test_drv_ring_free(&r);
+    xring_free(&r);
 }
 
 static void test_ring_wrap(void)
 {
-    test_drv_ring r;
-    test_drv_ring_init(&r, 100);
+    xring r;
+    xring_init(&r, 100);
     uint64_t total = 0;
     char line[32];
     for (int i = 0; i < 50; i++) {
         int n = snprintf(line, sizeof(line), "line %02d\n", i); /* 8 bytes */
-        test_drv_ring_append(&r, line, (size_t)n);
+        xring_append(&r, line, (size_t)n);
         total += (uint64_t)n;
         CHECK(r.len <= r.max);
         CHECK(r.cap <= r.max);
     }
-    CHECK_INTEQ(test_drv_ring_end(&r), total);
+    CHECK_INTEQ(xring_end(&r), total);
     CHECK(r.base > 0);
     CHECK_INTEQ(r.base % 8, 0); /* dropped whole lines */
 
     xbuf out = XBUF_INIT;
     uint64_t next, start;
     /* A reader that fell behind resumes at the oldest byte kept. */
-    size_t n = test_drv_ring_read(&r, 0, 1000, &out, &next, &start);
+    size_t n = xring_read(&r, 0, 1000, &out, &next, &start);
     CHECK_INTEQ(start, r.base);
     CHECK_INTEQ(n, total - r.base);
     CHECK_INTEQ(next, total);
@@ -106,20 +106,20 @@ static void test_ring_wrap(void)
     char big[250];
     for (size_t i = 0; i < sizeof(big); i++)
         big[i] = (char)('a' + i % 26);
-    test_drv_ring_append(&r, big, sizeof(big));
+    xring_append(&r, big, sizeof(big));
     CHECK_INTEQ(r.len, 100);
-    CHECK_INTEQ(test_drv_ring_end(&r), total + sizeof(big));
+    CHECK_INTEQ(xring_end(&r), total + sizeof(big));
     CHECK_INTEQ(r.base, total + sizeof(big) - 100);
     CHECK(memcmp(r.data, big + 150, 100) == 0);
 
     /* Restore with a base. */
-    test_drv_ring_set(&r, 1000, "abc\n", 4);
+    xring_set(&r, 1000, "abc\n", 4);
     CHECK_INTEQ(r.base, 1000);
-    CHECK_INTEQ(test_drv_ring_end(&r), 1004);
-    test_drv_ring_set(&r, 7, big, sizeof(big));
+    CHECK_INTEQ(xring_end(&r), 1004);
+    xring_set(&r, 7, big, sizeof(big));
     CHECK_INTEQ(r.base, 7 + sizeof(big) - 100);
     CHECK_INTEQ(r.len, 100);
-    test_drv_ring_free(&r);
+    xring_free(&r);
 }
 
 /* ---- state ---- */

@@ -23,7 +23,7 @@ static const test_drv_shell_disk view_disks[] = {
 static const uint8_t view_macs[2][6] = {{0x52, 0x54, 0, 0x12, 0x34, 0x56},
                                         {0x00, 0x16, 0x3e, 0, 0, 0x01}};
 
-static test_drv_ring console_ring;
+static xring console_ring;
 
 static test_drv_shell_view make_view(void)
 {
@@ -280,7 +280,7 @@ static void test_files(void)
     free(out);
 
     /* dmesg: the kernel's (timestamped) lines of the console. */
-    test_drv_ring_printf(&console_ring, "[    0.000001] Linux version x\nlogin: \n/ # echo\n");
+    xring_printf(&console_ring, "[    0.000001] Linux version x\nlogin: \n/ # echo\n");
     CHECK_RUN(&sh, &v, "dmesg", "[    0.000001] Linux version x\n");
 
     /* Device numbers as Linux gives them. */
@@ -534,13 +534,13 @@ static void test_random_input(void)
 
 int main(void)
 {
-    test_drv_ring_init(&console_ring, TEST_DRV_RING_MAX);
+    xring_init(&console_ring, TEST_DRV_RING_MAX);
     test_grammar();
     test_tty();
     test_files();
     test_bounds();
     test_state();
     test_random_input();
-    test_drv_ring_free(&console_ring);
+    xring_free(&console_ring);
     return check_summary("driver-shell");
 }

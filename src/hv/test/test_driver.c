@@ -176,7 +176,7 @@ static void test_drv_dmesg_locked(test_drv *drv, const char *fmt, va_list ap)
 {
     char line[512];
     vsnprintf(line, sizeof(line), fmt, ap);
-    test_drv_ring_printf(&drv->dmesg, "(XEN) %s\n", line);
+    xring_printf(&drv->dmesg, "(XEN) %s\n", line);
 }
 
 void test_drv_dmesg(test_drv *drv, const char *fmt, ...)
@@ -208,9 +208,9 @@ static char *test_drv_node_dmesg(void *priv, bool clear)
     test_drv *drv = priv;
     xbuf out = XBUF_INIT;
     pthread_mutex_lock(&drv->lock);
-    test_drv_ring_read(&drv->dmesg, 0, TEST_DRV_RING_MAX, &out, NULL, NULL);
+    xring_read(&drv->dmesg, 0, TEST_DRV_RING_MAX, &out, NULL, NULL);
     if (clear)
-        test_drv_ring_discard(&drv->dmesg);
+        xring_discard(&drv->dmesg);
     pthread_mutex_unlock(&drv->lock);
     return xbuf_steal(&out, NULL);
 }
@@ -388,7 +388,7 @@ static void *test_drv_timer_main(void *opaque)
 static void test_drv_free(test_drv *drv)
 {
     test_drv_timer_free_list(drv->timers);
-    test_drv_ring_free(&drv->dmesg);
+    xring_free(&drv->dmesg);
     xhash_free(drv->boot_panics);
     pthread_cond_destroy(&drv->cond);
     pthread_mutex_destroy(&drv->lock);
@@ -421,7 +421,7 @@ static int test_drv_open(api_ctx *ctx, const char *host_config, void **privp)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&drv->cond, &ca);
     pthread_condattr_destroy(&ca);
-    test_drv_ring_init(&drv->dmesg, TEST_DRV_RING_MAX);
+    xring_init(&drv->dmesg, TEST_DRV_RING_MAX);
 
     if (host_config && test_drv_config_load(drv, host_config) < 0) {
         test_drv_free(drv);

@@ -144,7 +144,7 @@ static void test_drv_dom_vklog(test_drv_dom *p, const char *fmt, va_list ap)
     char text[512];
     vsnprintf(text, sizeof(text), fmt, ap);
     uint64_t t = test_drv_dom_uptime(p, test_drv_now_ns());
-    test_drv_ring_printf(&p->console, "[%5" PRIu64 ".%06" PRIu64 "] %s\n", t / 1000000000u,
+    xring_printf(&p->console, "[%5" PRIu64 ".%06" PRIu64 "] %s\n", t / 1000000000u,
                          t % 1000000000u / 1000u, text);
 }
 
@@ -217,7 +217,7 @@ void test_drv_dom_boot(test_drv *drv, domain_obj *dom, test_drv_dom *p)
         return;
     }
     test_drv_boot_panic_forget(drv, dom);
-    test_drv_ring_printf(&p->console, "\nWelcome to xend simulated Linux 6.1.0!\n\n%s login: \n",
+    xring_printf(&p->console, "\nWelcome to xend simulated Linux 6.1.0!\n\n%s login: \n",
                          def->name);
 }
 
@@ -248,7 +248,7 @@ void test_drv_domain_priv_free(void *priv)
         return;
     free(p->vcpu_ns);
     free(p->affinity);
-    test_drv_ring_free(&p->console);
+    xring_free(&p->console);
     test_drv_shell_clear(&p->shell);
     free(p);
 }
@@ -260,7 +260,7 @@ static test_drv_dom *test_drv_dom_new(test_drv *drv, unsigned nvcpus)
     p->nvcpus = nvcpus;
     p->vcpu_ns = xcalloc(nvcpus, sizeof(*p->vcpu_ns));
     p->affinity = xcalloc(nvcpus, sizeof(*p->affinity));
-    test_drv_ring_init(&p->console, TEST_DRV_RING_MAX);
+    xring_init(&p->console, TEST_DRV_RING_MAX);
     p->since_ns = p->boot_ns = test_drv_now_ns();
     return p;
 }
@@ -373,7 +373,7 @@ static void test_drv_dom_load(test_drv_dom *p, const test_drv *drv, const test_d
             memcpy(p->affinity[i], cpuset, TEST_DRV_AFFINITY_BYTES);
     }
     memcpy(p->io, st->io, sizeof(p->io));
-    test_drv_ring_set(&p->console, st->console_base, st->console, st->console_len);
+    xring_set(&p->console, st->console_base, st->console, st->console_len);
     /* The shell on the console too: its variables are the guest's memory. */
     test_drv_shell_clear(&p->shell);
     test_drv_shell_copy(&p->shell, &st->shell);
@@ -765,7 +765,7 @@ int test_drv_domain_shutdown(api_ctx *ctx, domain_obj *dom, hv_shutdown_mode mod
     p->shutdown_due_ns = test_drv_now_ns() + test_drv_shutdown_ms(drv, mode) * 1000000u;
     test_drv_timer_add(drv, dom, p->incarnation, p->shutdown_seq, p->shutdown_due_ns);
     static const char *const says[] = {"power off", "reboot", "halt"};
-    test_drv_ring_printf(&p->console, "\nThe system will %s now!\n",
+    xring_printf(&p->console, "\nThe system will %s now!\n",
                          says[mode <= HV_SHUTDOWN_HALT ? mode : 0]);
     /* A paused guest cannot act on the request yet: it stays paused (see the fire). */
     if (p->clock_running)

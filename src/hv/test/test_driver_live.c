@@ -288,7 +288,7 @@ int test_drv_domain_console_read(api_ctx *ctx, domain_obj *dom, uint64_t offset,
     test_drv_dom *p = test_drv_dom_get(dom);
     if (!p)
         return -1;
-    test_drv_ring_read(&p->console, offset, max, out, next, start);
+    xring_read(&p->console, offset, max, out, next, start);
     return 0;
 }
 
@@ -346,7 +346,7 @@ unsigned test_drv_dom_console_drain(test_drv *drv, domain_obj *dom, test_drv_dom
     xbuf out = XBUF_INIT;
     unsigned lines = test_drv_shell_run(&p->shell, &view, &out);
     if (out.len)
-        test_drv_ring_append(&p->console, out.data, out.len);
+        xring_append(&p->console, out.data, out.len);
     xbuf_clear(&out);
     return lines;
 }

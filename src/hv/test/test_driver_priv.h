@@ -7,13 +7,12 @@
  *                         memory, status file and re-attach
  *   test_driver_live.c    live changes and reads: memory, vCPUs, pinning, hot-plug,
  *                         console, sysrq, stats
- *   test_driver_ring.c    the bounded byte ring behind the host and guest consoles
  *   test_driver_image.c   the simulated guest state as key/value pairs and the save image
  *   test_driver_shell.c   the guest's shell on its serial console (domain.console_write)
  *   test_driver_shell_fs.c  the files that shell shows (/proc, /sys, /etc), derived from
  *                         the live domain
  *
- * The ring, image and shell files use only util/, conf/ enums and xmlrpc/base64, so they
+ * The image and shell files use only util/, conf/ enums and xmlrpc/base64, so they
  * are unit-tested and fuzzed without the API layer.
  *
  * Locking: the driver mutex (test_drv.lock) guards the memory counter, the host console
@@ -29,6 +28,7 @@
 
 #include "api/driver.h"
 #include "util/buf.h"
+#include "util/ring.h"
 #include "util/hash.h"
 
 #include <pthread.h>
@@ -41,31 +41,6 @@
 #define TEST_DRV_AFFINITY_BYTES 32
 /* Serialised guest state: the console takes at most 88 KiB, the shell 45, the vCPUs 25. */
 #define TEST_DRV_STATE_MAX (256u << 10)
-
-/* ---- test_driver_ring.c: a byte ring addressed by absolute offsets ---- */
-
-/* Keeps the newest max bytes; data[0] is at absolute offset base. Storage grows on demand
- * so an idle console costs a few hundred bytes, not max. Not thread-safe (callers lock). */
-typedef struct {
-    char *data;
-    size_t len, cap, max;
-    uint64_t base;
-} test_drv_ring;
-
-void test_drv_ring_init(test_drv_ring *r, size_t max);
-void test_drv_ring_free(test_drv_ring *r); /* releases storage; offsets restart at 0 */
-void test_drv_ring_append(test_drv_ring *r, const char *s, size_t n);
-void test_drv_ring_printf(test_drv_ring *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-uint64_t test_drv_ring_end(const test_drv_ring *r); /* offset after the newest byte */
-/* Append at most max bytes from offset (clamped to what is kept) to out; *next receives the
- * offset after the last byte returned, *start the oldest offset kept. Returns the count. */
-size_t test_drv_ring_read(const test_drv_ring *r, uint64_t offset, size_t max, xbuf *out,
-                          uint64_t *next, uint64_t *start);
-/* Forget the contents; offsets continue from the end (dmesg -c). */
-void test_drv_ring_discard(test_drv_ring *r);
-/* Replace the contents with len bytes that began at offset base (restore, re-attach). */
-void test_drv_ring_set(test_drv_ring *r, uint64_t base, const char *data, size_t len);
 
 /* ---- test_driver_shell.c: the guest's shell on its serial console ---- */
 
@@ -122,7 +97,7 @@ typedef struct {
     size_t nnics;
     uint64_t uptime_ns;           /* since the guest last booted */
     int64_t now_s;                /* wall clock, epoch seconds */
-    const test_drv_ring *console; /* the kernel's messages, for dmesg */
+    const xring *console; /* the kernel's messages, for dmesg */
 } test_drv_shell_view;
 
 void test_drv_shell_clear(test_drv_shell *sh); /* frees members; a fresh shell after */
@@ -274,7 +249,7 @@ typedef struct {
     pthread_cond_t cond;  /* CLOCK_MONOTONIC; wakes the timer thread */
     uint64_t used_kib;    /* current memory of every active guest */
     uint64_t next_incarnation;
-    test_drv_ring dmesg;
+    xring dmesg;
     test_drv_timer *timers; /* sorted by due time */
     xhash *boot_panics;     /* uuid -> consecutive out-of-memory panics at boot, as
                                (uintptr_t); bounds on_crash=restart */
@@ -297,7 +272,7 @@ typedef struct {
     uint64_t since_ns;             /* monotonic time the counters were last brought forward */
     uint64_t boot_ns;              /* monotonic time the guest clock was last set */
     uint64_t uptime_base_ns;       /* guest clock at boot_ns (console timestamps) */
-    test_drv_ring console;
+    xring console;
     test_drv_shell shell;          /* what reads the console's input */
 
     uint64_t shutdown_seq; /* bumped by every request and cancel: stale timers check */

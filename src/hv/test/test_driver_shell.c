@@ -742,7 +742,7 @@ static unsigned bi_dmesg(shell_ctx *x, size_t argc, char **argv)
         return 0;
     xbuf log = XBUF_INIT;
     uint64_t next, start;
-    test_drv_ring_read(x->v->console, 0, TEST_DRV_RING_MAX, &log, &next, &start);
+    xring_read(x->v->console, 0, TEST_DRV_RING_MAX, &log, &next, &start);
     /* The kernel's lines are the timestamped ones; the rest is user space on the tty. */
     const char *p = log.data ? log.data : "", *end = p + log.len;
     while (p < end && !out_full(x->o)) {

@@ -1,11 +1,11 @@
 /*
- * The bounded byte ring behind the simulated host console (node.dmesg) and each guest's
+ * The bounded byte ring behind the simulated host console (node.dmesg) and every guest's
  * serial console. Readers address bytes by absolute offset since the ring was created, so
  * a client that polls domain.console_read with the last offset it got never sees a byte
  * twice and learns exactly how much it missed when the ring wrapped. Storage grows on
  * demand up to the bound: 10,000 idle consoles stay cheap.
  */
-#include "test_driver_priv.h"
+#include "util/ring.h"
 
 #include "util/alloc.h"
 
@@ -14,27 +14,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-void test_drv_ring_init(test_drv_ring *r, size_t max)
+void xring_init(xring *r, size_t max)
 {
     memset(r, 0, sizeof(*r));
     r->max = max ? max : 1;
 }
 
-void test_drv_ring_free(test_drv_ring *r)
+void xring_free(xring *r)
 {
     size_t max = r->max;
     free(r->data);
-    test_drv_ring_init(r, max);
+    xring_init(r, max);
 }
 
-uint64_t test_drv_ring_end(const test_drv_ring *r)
+uint64_t xring_end(const xring *r)
 {
     return r->base + r->len;
 }
 
 /* Drop at least need bytes from the front. Dropping a quarter of the ring at a time keeps
  * the memmove amortised, and cutting after a newline keeps the oldest line whole. */
-static void test_drv_ring_drop(test_drv_ring *r, size_t need)
+static void xring_drop(xring *r, size_t need)
 {
     size_t drop = need;
     if (drop < r->max / 4)
@@ -51,7 +51,7 @@ static void test_drv_ring_drop(test_drv_ring *r, size_t need)
     r->base += drop;
 }
 
-void test_drv_ring_append(test_drv_ring *r, const char *s, size_t n)
+void xring_append(xring *r, const char *s, size_t n)
 {
     if (n == 0)
         return;
@@ -62,7 +62,7 @@ void test_drv_ring_append(test_drv_ring *r, const char *s, size_t n)
         s += n - r->max;
         n = r->max;
     } else if (r->len + n > r->max) {
-        test_drv_ring_drop(r, r->len + n - r->max);
+        xring_drop(r, r->len + n - r->max);
     }
     if (r->len + n > r->cap) {
         size_t cap = r->cap ? r->cap : 256;
@@ -77,7 +77,7 @@ void test_drv_ring_append(test_drv_ring *r, const char *s, size_t n)
     r->len += n;
 }
 
-void test_drv_ring_printf(test_drv_ring *r, const char *fmt, ...)
+void xring_printf(xring *r, const char *fmt, ...)
 {
     char tmp[512];
     va_list ap;
@@ -87,7 +87,7 @@ void test_drv_ring_printf(test_drv_ring *r, const char *fmt, ...)
     if (n < 0)
         return;
     if ((size_t)n < sizeof(tmp)) {
-        test_drv_ring_append(r, tmp, (size_t)n);
+        xring_append(r, tmp, (size_t)n);
         return;
     }
     char *big = NULL;
@@ -95,14 +95,14 @@ void test_drv_ring_printf(test_drv_ring *r, const char *fmt, ...)
     n = vasprintf(&big, fmt, ap);
     va_end(ap);
     if (n >= 0)
-        test_drv_ring_append(r, big, (size_t)n);
+        xring_append(r, big, (size_t)n);
     free(big);
 }
 
-size_t test_drv_ring_read(const test_drv_ring *r, uint64_t offset, size_t max, xbuf *out,
-                          uint64_t *next, uint64_t *start)
+size_t xring_read(const xring *r, uint64_t offset, size_t max, xbuf *out, uint64_t *next,
+                  uint64_t *start)
 {
-    uint64_t end = test_drv_ring_end(r);
+    uint64_t end = xring_end(r);
     if (start)
         *start = r->base;
     if (offset < r->base)
@@ -119,15 +119,15 @@ size_t test_drv_ring_read(const test_drv_ring *r, uint64_t offset, size_t max, x
     return n;
 }
 
-void test_drv_ring_discard(test_drv_ring *r)
+void xring_discard(xring *r)
 {
     r->base += r->len;
     r->len = 0;
 }
 
-void test_drv_ring_set(test_drv_ring *r, uint64_t base, const char *data, size_t len)
+void xring_set(xring *r, uint64_t base, const char *data, size_t len)
 {
     r->len = 0;
     r->base = base;
-    test_drv_ring_append(r, data, len);
+    xring_append(r, data, len);
 }
