@@ -55,6 +55,7 @@ fuzz: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/bench/xend-bench -x $(BUILD)/src/xm/xm $(BUILD)/src/daemon/xend
+	bench/qemu-bench.py $(BUILD)
 
 docs: all
 	cp $(BUILD)/docs/api.md $(BUILD)/docs/errors.md docs/

@@ -1,8 +1,9 @@
 /*
  * Handlers of the methods that change or read a domain's resources rather than its
  * lifecycle: memory, vCPUs and pinning, devices (attach, detach, list), the console log,
- * SysRq, statistics, jobs, and migration. Live changes go through the driver; changes to a
- * persistent domain's configuration are written to the store in the same call.
+ * SysRq, statistics, jobs, and domain.migrate (the destination's side is api_migrate.c).
+ * Live changes go through the driver; changes to a persistent domain's configuration are
+ * written to the store in the same call.
  */
 #include "api_priv.h"
 
@@ -786,78 +787,4 @@ xmlrpc_value *api_domain_migrate(xmlrpc_caller *caller, const xmlrpc_value *para
             rc = ctx->driver->domain_migrate(ctx, dom, uri, live);
     }
     return api_dom_end(ctx, dom, rc, false);
-}
-
-xmlrpc_value *api_domain_migrate_receive(xmlrpc_caller *caller, const xmlrpc_value *params,
-                                         void *data)
-{
-    (void)data;
-    api_ctx *ctx = api_ctx_of(caller);
-    const char *xml = api_arg_string(params, 0);
-    const xmlrpc_value *state = api_arg(params, 1);
-    if (api_require_driver(ctx, (const void *)ctx->driver->domain_migrate_incoming,
-                           "receive migrations") < 0)
-        return NULL;
-    domain_def *def = domain_xml_parse(xml, strlen(xml), NULL);
-    if (!def)
-        return NULL;
-    if (api_domain_check_host(ctx, def, NULL) < 0) {
-        domain_def_free(def);
-        return NULL;
-    }
-    /* A domain defined here with the same name and uuid (migrating back to where it is
-     * persistent) receives the guest; otherwise it arrives as a transient domain. */
-    bool created;
-    domain_obj *dom = api_domain_incoming(ctx, def, "domain.migrate_receive", &created);
-    if (!dom) {
-        domain_def_free(def);
-        return NULL;
-    }
-    if (domain_state_is_active(dom->state)) {
-        xend_error_report(XEND_ERR_DOMAIN_EXISTS, "domain '%s' is already running here",
-                          def->name);
-        domain_def_free(def);
-        return api_dom_end(ctx, dom, -1, false);
-    }
-    int rc = 0;
-    /* The guest runs with the definition it brought; a persistent domain keeps its stored
-     * configuration for the next boot. */
-    if (dom->persistent) {
-        dom->next_def = dom->def;
-        dom->def = def;
-    } else {
-        domain_def_free(dom->def);
-        dom->def = def;
-    }
-    for (size_t i = 0; rc == 0 && i < dom->def->ndisks; i++)
-        rc = api_disk_check_access(&dom->def->disks[i]);
-    size_t claimed = 0; /* disks 0..claimed-1 are claimed */
-    while (rc == 0 && claimed < dom->def->ndisks) {
-        if (api_disk_claim(&dom->def->disks[claimed], dom->def->name) < 0)
-            rc = -1;
-        else
-            claimed++;
-    }
-    if (rc == 0) {
-        rc = ctx->driver->domain_migrate_incoming(ctx, dom, state->u.s.ptr, state->u.s.len,
-                                                  api_arg_bool(params, 2, false));
-        if (rc == 0)
-            dom->start_time = time(NULL);
-    }
-    if (rc < 0) {
-        for (size_t i = 0; i < claimed; i++)
-            api_disk_release(&dom->def->disks[i]);
-        if (dom->next_def) {
-            domain_def_free(dom->def);
-            dom->def = dom->next_def;
-            dom->next_def = NULL;
-        }
-        if (dom->id >= 0)
-            api_domain_release_id(ctx, dom);
-        if (created)
-            api_domain_remove(ctx, dom);
-    } else {
-        api_domain_save_status(ctx, dom);
-    }
-    return api_dom_end(ctx, dom, rc, true);
 }

@@ -177,6 +177,19 @@ void api_event_domain(api_ctx *ctx, domain_obj *dom, const char *type, const cha
  * fault reported. */
 int api_migrate_send(api_ctx *ctx, domain_obj *dom, const char *uri, const domain_def *def,
                      const void *state, size_t len, bool paused);
+/* Migration in phases (drivers with a stream of their own; hv_driver.domain_migrate_prepare
+ * for the destination's side), locking as api_migrate_send. prepare: domain.migrate_prepare
+ * with the domain XML and the driver's opaque state; on success *dest_uri (caller frees,
+ * at most 512 bytes, otherwise unchecked: the driver validates it) is where the stream
+ * goes. finish: domain.migrate_finish(uuid of def, ok, paused, state): with ok, 0 means
+ * the guest runs at the destination; with !ok it discards the prepared instance. Neither
+ * call is cut short by domain.job_abort (only an answer tells what the destination did).
+ * 0, or -1 with the destination's fault, or NO_HOST when no answer came (for finish: the
+ * outcome at the destination is then unknown). */
+int api_migrate_prepare(api_ctx *ctx, domain_obj *dom, const char *uri, const domain_def *def,
+                        const void *state, size_t len, char **dest_uri);
+int api_migrate_finish(api_ctx *ctx, domain_obj *dom, const char *uri, const domain_def *def,
+                       bool ok, bool paused, const void *state, size_t len);
 
 /* The daemon is stopping: long jobs give up (OPERATION_ABORTED) so it can exit. */
 void api_ctx_shutdown(api_ctx *ctx);

@@ -141,9 +141,30 @@ typedef struct hv_driver {
     int (*domain_reattach)(api_ctx *ctx, domain_obj *dom, const xml_node *driver_node);
     /* Free dom->priv when the object dies. */
     void (*domain_priv_free)(void *priv);
+
+    /* Migration in phases, destination side, for drivers whose guests travel as a stream
+     * of their own (QEMU's): domain.migrate_prepare and domain.migrate_finish, which the
+     * source's domain_migrate calls through api_migrate_prepare / api_migrate_finish (and
+     * sends the stream in between). Both empty: such migrations are UNSUPPORTED here.
+     * prepare: dom is inactive with the arriving definition live and its disks claimed;
+     * start an instance that waits for the stream (state: the source driver's opaque
+     * bytes) and set *uri (caller frees) to where the source sends it, listening on
+     * listen_host (NULL: loopback). The domain stays inactive with dom->priv set until
+     * finish; no job is held in between (the driver keeps a dying instance from being
+     * taken for a guest that crashed: only finish ends it). finish: ok (the source sent
+     * the whole stream; state: the source driver's opaque bytes taken at the switch-over):
+     * wait, bounded, until the guest's state is loaded, then start the guest as an
+     * incoming migration does (RUNNING/MIGRATED "started"/"migrated", then PAUSED/
+     * MIGRATION "suspended"/"migrated" if paused); on failure, or !ok: end the instance
+     * (dom->priv NULL, no state change); the API then undoes the rest. */
+    int (*domain_migrate_prepare)(api_ctx *ctx, domain_obj *dom, const void *state,
+                                  size_t len, const char *listen_host, char **uri);
+    int (*domain_migrate_finish)(api_ctx *ctx, domain_obj *dom, bool ok, bool paused,
+                                 const void *state, size_t len);
 } hv_driver;
 
 /* The drivers compiled in (NULL-terminated) and lookup by name. */
 extern const hv_driver hv_test_driver;
+extern const hv_driver hv_qemu_driver;
 
 #endif

@@ -18,11 +18,20 @@ static const xmlrpc_method api_methods[] = {
 #undef XEND_METHOD
 };
 
-/* The drivers built into this daemon (the qemu driver adds its name). */
-static const char *const driver_names[] = {"test", NULL};
+/* The drivers built into this daemon. */
+static const char *const driver_names[] = {"test", "qemu", NULL};
 
+/* The destination's side of a migration answers even when every job worker is busy: the
+ * source waits for it with its own job held, and two daemons migrating to each other must
+ * not wait on each other's workers. */
 static const char *const priority_methods[] = {
-    "domain.destroy", "domain.job_abort", "domain.migrate_receive", "xend.domain.destroy", NULL,
+    "domain.destroy",
+    "domain.job_abort",
+    "domain.migrate_receive",
+    "domain.migrate_prepare",
+    "domain.migrate_finish",
+    "xend.domain.destroy",
+    NULL,
 };
 
 const char *const *api_priority_methods(void)

@@ -344,10 +344,10 @@ int daemon_config_set(daemon_config *cfg, const char *key, const char *value, co
                                : is_save ? DAEMON_PATH_SAVE_DIR
                                          : DAEMON_PATH_RUN_DIR;
     } else if (strcmp(key, "driver") == 0) {
-        if (strcmp(value, "test") != 0) {
+        if (strcmp(value, "test") != 0 && strcmp(value, "qemu") != 0) {
             xend_error_report(XEND_ERR_CONFIG_INVALID,
-                              "%s: driver: unknown driver '%s' (this build has: test)", where,
-                              value);
+                              "%s: driver: unknown driver '%s' (this build has: test, qemu)",
+                              where, value);
             return -1;
         }
         config_set_string(&cfg->driver, value);

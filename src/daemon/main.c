@@ -300,8 +300,8 @@ static int main_make_parent(const char *path)
 
 static const hv_driver *main_driver(const char *name)
 {
-    (void)name; /* the config check admits only the drivers built in */
-    return &hv_test_driver;
+    /* The config check admits only the drivers built in. */
+    return strcmp(name, "qemu") == 0 ? &hv_qemu_driver : &hv_test_driver;
 }
 
 /* The domain context: store, driver, the configs and running domains on disk. */

@@ -6,7 +6,8 @@
  *   xend-methods.h  the installed prototypes, each with the method's help and ownership;
  *   xend-methods.c  their bodies: an argument list handed to lib_stub_call (stubs.c);
  *   libxend.map     the linker version script: the names of libxend.sym plus the stubs.
- * The Xend 3.x namespace (xend.*) and domain.migrate_receive (daemon to daemon) get none.
+ * The Xend 3.x namespace (xend.*) and domain.migrate_receive/_prepare/_finish (daemon to
+ * daemon) get none.
  *
  * usage: xend-genstubs LIBXEND.SYM OUT.h OUT.c OUT.map
  */
@@ -172,7 +173,10 @@ static int gen_sig_parse(const gen_method *m, gen_sig *s)
 
 static bool gen_is_v1(const gen_method *m)
 {
-    return strncmp(m->wire, "xend.", 5) != 0 && strcmp(m->wire, "domain.migrate_receive") != 0;
+    /* Daemon-to-daemon calls of a migration are not for clients. */
+    return strncmp(m->wire, "xend.", 5) != 0 && strcmp(m->wire, "domain.migrate_receive") != 0 &&
+           strcmp(m->wire, "domain.migrate_prepare") != 0 &&
+           strcmp(m->wire, "domain.migrate_finish") != 0;
 }
 
 static bool gen_is_pointer(const char *type)
