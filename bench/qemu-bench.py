@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(SOURCE, "tests", "lib"))
 
 import qemutest  # noqa: E402
 
-RUNS = 3
+RUNS = 5
 MARK = b"TESTGUEST-READY"
 
 
@@ -134,21 +134,20 @@ def main():
     p = d.proxy(timeout=300)
     try:
         # 1. create -> banner, through xend and bare.
-        via = []
+        # Interleaved (xend, bare, xend, bare...) so a change of load hits both alike.
+        via, bare = [], []
         argv = None
-        for i in range(RUNS):
-            name = f"bench-boot-{i}"
-            xml = qemutest.guest_xml(name)
-            t0 = time.monotonic()
-            p.domain.create(xml)
-            t1 = wait_console(p, name, MARK.decode())
-            via.append(t1 - t0)
-            if argv is None:
-                argv = xend_argv(d.log, name)
-            p.domain.destroy(name)
-        bare = []
         with tempfile.TemporaryDirectory(prefix="xend-bench-qemu-") as wd:
-            for _ in range(RUNS):
+            for i in range(RUNS):
+                name = f"bench-boot-{i}"
+                xml = qemutest.guest_xml(name)
+                t0 = time.monotonic()
+                p.domain.create(xml)
+                t1 = wait_console(p, name, MARK.decode())
+                via.append(t1 - t0)
+                if argv is None:
+                    argv = xend_argv(d.log, name)
+                p.domain.destroy(name)
                 bare.append(bare_boot(argv, wd))
         mv, mb = statistics.median(via), statistics.median(bare)
         print(f"  create -> banner via xend      {ms(mv)}  (median of {RUNS})")

@@ -64,8 +64,9 @@ static int file_fsync_parent(const char *path)
     return xend_dir_fsync(dir);
 }
 
-static int file_write_all(int fd, const char *data, size_t len)
+int xend_fd_write_all(int fd, const void *buf, size_t len)
 {
+    const char *data = buf;
     while (len > 0) {
         ssize_t n = write(fd, data, len);
         if (n < 0) {
@@ -99,7 +100,7 @@ int xend_file_write_atomic(const char *path, const void *data, size_t len, mode_
         xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot set the mode of '%s'", tmp);
         goto fail_close;
     }
-    if (file_write_all(fd, data, len) < 0) {
+    if (xend_fd_write_all(fd, data, len) < 0) {
         xend_error_report_errno(file_errno_code(errno), errno, "cannot write '%s'", tmp);
         goto fail_close;
     }

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Write all len bytes to fd (retrying short writes and EINTR). 0, or -1 with errno set
+ * (ENOSPC when the device takes no more); nothing reported. */
+int xend_fd_write_all(int fd, const void *buf, size_t len);
+
 /* Replace path with data atomically: write "path.new" (mode), fsync it, rename over path,
  * fsync the directory. After a crash at any moment either the old or the new contents are
  * at path; a stale "path.new" may remain and is harmless (the next write truncates it).

@@ -50,7 +50,6 @@ DISK_ACCESS = 9
 OPERATION_INVALID = 10
 INVALID_ARG = 13
 NO_DEVICE = 18
-HYPERVISOR = 22
 
 # make-test-guest's exit status when the Debian packages cannot be fetched.
 GUEST_NO_PACKAGES = 3
@@ -282,8 +281,8 @@ class GuestConsole:
     def run(self, command, timeout=60 * SLOW):
         """Run a shell command in the guest; return its output (without the echo of the
         command line, carriage returns removed). The end marker is computed by the shell,
-        so the echoed command line cannot match it. Keep commands short (the echo of a
-        line longer than the terminal is wrapped)."""
+        so the echoed command line cannot match it (the guest's terminal is 1000 columns
+        wide, so the echo is one line)."""
         GuestConsole._seq[0] += 1
         n = GuestConsole._seq[0]
         marker = f"=END{n * 7 + 1}="
@@ -403,18 +402,10 @@ class QemuTestCase(xendtest.FaultAssertions, unittest.TestCase):
         self.fail(f"no event {event}/{detail} for {name}; saw {seen}\n"
                   f"daemon log:\n{log_tail(self.daemon)}")
 
-    def uptime(self, con):
-        return float(con.value("cat /proc/uptime").split()[0])
-
     def meminfo_kb(self, con, key="MemTotal"):
         m = re.search(rf"^{key}:\s+(\d+) kB", con.run("cat /proc/meminfo"), re.M)
         self.assertIsNotNone(m, f"no {key} in /proc/meminfo")
         return int(m.group(1))
-
-    def assertNoQemu(self, daemon=None):
-        d = daemon or self.daemon
-        self.assertTrue(wait_for(lambda: not qemu_pids(d.dir), ASYNC, 0.1),
-                        f"QEMU still running for {d.dir}: {qemu_pids(d.dir)}")
 
     def destroy(self, name, proxy=None):
         """Destroy a domain if it is active (a test's own cleanup)."""

@@ -14,9 +14,8 @@ import unittest
 
 import xendtest
 from xendtest import make_disk
-from qemutest import (ASYNC, DISK_ACCESS, INVALID_ARG, NO_DEVICE, OPERATION_INVALID,
-                      UNSUPPORTED, QemuTestCase, boot_guest, guest_xml, main, qemu_pid,
-                      qemu_pids)
+from qemutest import (DISK_ACCESS, INVALID_ARG, NO_DEVICE, OPERATION_INVALID, UNSUPPORTED,
+                      QemuTestCase, boot_guest, guest_xml, main, qemu_pid, qemu_pids)
 
 INVALID_NAME = 21
 QEMU_IMG = shutil.which("qemu-img")
@@ -68,11 +67,11 @@ class StartFaultTests(QemuTestCase):
         self.p.domain.define(guest_xml(name, devices_extra=disk_element(img, fmt="qcow2")))
         f = xendtest.fault_of(self.p.domain.start, name)
         self.assertIsNotNone(f, "the domain started")
-        self.assertIn("Could not open", f.faultString)
-        self.assertIn(missing, f.faultString)
         r = self.row(name)
         self.assertEqual((r["state"], r["id"]), ("shutoff", -1))
         self.assertEqual(qemu_pids(self.daemon.dir), [], "a QEMU process was left")
+        self.assertIn("Could not open", f.faultString)
+        self.assertIn(missing, f.faultString)
         # The domain is not broken by it: with the backing file there, it boots.
         make_disk(self.daemon.dir, os.path.basename(missing), 1 << 20)
         self.p.domain.start(name)

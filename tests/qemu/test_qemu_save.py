@@ -10,8 +10,8 @@ import os
 
 import xendtest
 from xendtest import Daemon, domain_xml
-from qemutest import (ASYNC, NO_DOMAIN, OPERATION_INVALID, GuestConsole, QemuTestCase,
-                      boot_guest, main, qemu_pid, qemu_pids)
+from qemutest import (ASYNC, NO_DOMAIN, OPERATION_INVALID, GuestConsole, QemuTestCase, main,
+                      qemu_pid, qemu_pids)
 
 
 class GuestMemory:
@@ -73,18 +73,25 @@ class SaveRestoreTests(QemuTestCase):
         con.wait("=R42=", ASYNC)
         mem.check(self, con)
 
-        # Saved while paused this time. An image that is not whole is refused, the domain
-        # stays off and no QEMU is left.
+        # An image that is not whole is refused, the domain stays off, no QEMU is left.
         os.unlink(path)
-        self.p.domain.pause(name)
         self.assertIs(self.p.domain.save(name, path), True)
         truncated = os.path.join(self.daemon.dir, name + ".truncated")
         with open(path, "rb") as src, open(truncated, "wb") as dst:
             dst.write(src.read(os.path.getsize(path) // 2))
         f = xendtest.fault_of(self.p.domain.restore, truncated)
         self.assertIsNotNone(f, "a truncated image was restored")
+        self.assertNotEqual(f.faultCode, 1, f.faultString)  # not INTERNAL
         self.assertStoppedNoQemu(name, "shutoff", "saved")
-        # The whole image still restores after that, running as asked (not paused).
+        # The whole image still restores after that.
+        self.assertEqual(self.p.domain.restore(path)["state"], "running")
+        mem.check(self, GuestConsole(self.p, name, offset=0))
+
+        # Saved while paused, restored without paused=true: running (domain.restore is
+        # "paused if the second argument is true").
+        os.unlink(path)
+        self.p.domain.pause(name)
+        self.assertIs(self.p.domain.save(name, path), True)
         self.assertEqual(self.p.domain.restore(path)["state"], "running")
         mem.check(self, GuestConsole(self.p, name, offset=0))
 

@@ -790,16 +790,7 @@ int qemu_domain_attach_disk(api_ctx *ctx, domain_obj *dom, const domain_disk *di
             disk->target, domain_disk_bus_name(disk->bus), domain_disk_device_name(disk->device));
         return -1;
     }
-    if (domain_def_find_disk(def, disk->target) >= 0) {
-        xend_error_report(XEND_ERR_DEVICE_EXISTS, "domain '%s' already has a disk '%s'", def->name,
-                          disk->target);
-        return -1;
-    }
-    if (def->ndisks >= DOMAIN_DISKS_MAX) {
-        xend_error_report(XEND_ERR_LIMIT, "domain '%s' already has %d disks, the most allowed",
-                          def->name, DOMAIN_DISKS_MAX);
-        return -1;
-    }
+    /* Duplicates and the device limit were refused by the API (def_check_new_device). */
     int slot = qemu_slots_free(&p->slots, def);
     if (slot < 0)
         return -1;
@@ -890,20 +881,9 @@ int qemu_domain_attach_nic(api_ctx *ctx, domain_obj *dom, const domain_nic *nic)
     if (!p)
         return -1;
     domain_def *def = dom->def;
+    /* Duplicates and the device limit were refused by the API (def_check_new_device). */
     char mac[18];
     domain_mac_format(nic->mac, mac);
-    if (domain_def_find_nic(def, mac) >= 0) {
-        xend_error_report(XEND_ERR_DEVICE_EXISTS,
-                          "domain '%s' already has a network interface with MAC %s", def->name,
-                          mac);
-        return -1;
-    }
-    if (def->nnics >= DOMAIN_NICS_MAX) {
-        xend_error_report(XEND_ERR_LIMIT,
-                          "domain '%s' already has %d network interfaces, the most allowed",
-                          def->name, DOMAIN_NICS_MAX);
-        return -1;
-    }
     /* QEMU runs qemu-bridge-helper for a bridge backend, and the sandbox's spawn=deny kills
      * QEMU (SIGSYS) on that fork: refuse rather than lose the guest. */
     if (nic->type == DOMAIN_NIC_BRIDGE && qemu_drv_get(ctx)->sandbox) {

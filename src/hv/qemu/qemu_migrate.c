@@ -29,7 +29,7 @@
  *   save of a running guest   PAUSED/SAVE suspended/paused; on failure the state it had,
  *                             resumed/unpaused; on success api_domain_stopped(SAVED)
  *   restore                   RUNNING/RESTORED started/restored (then PAUSED/USER
- *                             suspended/restored when paused, or saved while paused)
+ *                             suspended/restored when asked to restore paused)
  *   offline migration         PAUSED/MIGRATION suspended/migrated first
  *   incoming migration        RUNNING/MIGRATED started/migrated (then PAUSED/MIGRATION
  *                             suspended/migrated when it was paused at the source)
@@ -609,16 +609,9 @@ static void qm_target_free(qm_target *t)
 
 static int qm_write_all(int fd, const char *path, const char *data, size_t len)
 {
-    while (len) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            qm_target_report("write", path, w < 0 ? errno : EIO);
-            return -1;
-        }
-        data += w;
-        len -= (size_t)w;
+    if (xend_fd_write_all(fd, data, len) < 0) {
+        qm_target_report("write", path, errno);
+        return -1;
     }
     return 0;
 }
@@ -953,9 +946,11 @@ int qemu_domain_restore(api_ctx *ctx, domain_obj *dom, const char *path, bool pa
     qemu_drv_log(qemu_drv_get(ctx),
                  "domain '%s' restored from %s (%" PRIu64 " MiB in %" PRIu64 " ms)", dom->def->name,
                  path, len >> 20, (qemu_now_ns() - t0) / 1000000u);
-    bool was_paused = img.paused;
+    /* As domain.restore documents and xm restore -p does (and the simulated driver): running
+     * unless the caller asks for paused, whatever the state at save time (the header's
+     * paused flag is informational). */
     qm_image_clear(&img);
-    return qemu_domain_resume_launched(ctx, dom, paused || was_paused, DOMAIN_REASON_RESTORED,
+    return qemu_domain_resume_launched(ctx, dom, paused, DOMAIN_REASON_RESTORED,
                                        "restored", DOMAIN_REASON_USER);
 fail:
     if (fd >= 0)

@@ -144,27 +144,32 @@ static void qemu_watch_eof(void *opaque, const char *why)
 
 /* ---- processes ---- */
 
-/* Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 if gone. */
+/* Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 if the process is
+ * gone or a zombie. Reports nothing and keeps the thread's last error (callers run it on
+ * their failure paths). */
 static uint64_t qemu_pid_start(pid_t pid)
 {
-    char path[64];
+    char path[64], text[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    size_t len = 0;
-    char *text = xend_file_read(path, 4096, &len);
-    if (!text) {
-        xend_error_reset();
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return 0;
-    }
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
     /* The command name may contain spaces and parentheses: count from the last ')'. */
     const char *p = strrchr(text, ')');
+    if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+        return 0;
     uint64_t start = 0;
-    for (int field = 2; p && *p; p++) {
+    for (int field = 2; *p; p++) {
         if (*p == ' ' && ++field == 22) {
             start = strtoull(p + 1, NULL, 10);
             break;
         }
     }
-    free(text);
     return start;
 }
 
@@ -321,8 +326,13 @@ static int qemu_wait_greeting(domain_obj *dom, qemu_dom *p, int fd)
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int r = poll(&pfd, 1, 50);
-        if (r > 0)
+        char c;
+        /* Readable with data: the greeting. Readable without (end of file, reset): QEMU
+         * closed its monitor because it is exiting; give it a moment and quote why. */
+        if (r > 0 && recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
             return 0;
+        if (r > 0)
+            qemu_wait_exit(p, 2000);
         if (!qemu_pid_alive(p)) {
             p->pid = 0;
             char *tail = qemu_process_log_tail(p->dir, QEMU_LOG_TAIL_MAX);

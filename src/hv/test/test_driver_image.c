@@ -21,6 +21,7 @@
 #include "util/text.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "xmlrpc/base64.h"
 
 #include <errno.h>
@@ -616,16 +617,9 @@ static void image_report_write(const char *path, int err)
 
 static int image_write_all(int fd, const char *path, const char *data, size_t len)
 {
-    while (len) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            image_report_write(path, w < 0 ? errno : EIO);
-            return -1;
-        }
-        data += w;
-        len -= (size_t)w;
+    if (xend_fd_write_all(fd, data, len) < 0) {
+        image_report_write(path, errno);
+        return -1;
     }
     return 0;
 }

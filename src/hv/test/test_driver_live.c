@@ -190,16 +190,7 @@ int test_drv_domain_attach_disk(api_ctx *ctx, domain_obj *dom, const domain_disk
         xend_error_report(XEND_ERR_INVALID_ARG, "the disk has no target device name");
         return -1;
     }
-    if (domain_def_find_disk(def, disk->target) >= 0) {
-        xend_error_report(XEND_ERR_DEVICE_EXISTS, "domain '%s' already has a disk '%s'", def->name,
-                          disk->target);
-        return -1;
-    }
-    if (def->ndisks >= DOMAIN_DISKS_MAX) {
-        xend_error_report(XEND_ERR_LIMIT, "domain '%s' already has %d disks, the most allowed",
-                          def->name, DOMAIN_DISKS_MAX);
-        return -1;
-    }
+    /* Duplicates and the device limit were refused by the API (def_check_new_device). */
     /* The I/O rates depend on the device count: close the books at the old rate. */
     test_drv_dom_settle(p, def, test_drv_now_ns());
     domain_def_add_disk(def, disk);
@@ -237,20 +228,9 @@ int test_drv_domain_attach_nic(api_ctx *ctx, domain_obj *dom, const domain_nic *
     if (!p)
         return -1;
     domain_def *def = dom->def;
+    /* Duplicates and the device limit were refused by the API (def_check_new_device). */
     char mac[18];
     domain_mac_format(nic->mac, mac);
-    if (domain_def_find_nic(def, mac) >= 0) {
-        xend_error_report(XEND_ERR_DEVICE_EXISTS,
-                          "domain '%s' already has a network interface with MAC %s", def->name,
-                          mac);
-        return -1;
-    }
-    if (def->nnics >= DOMAIN_NICS_MAX) {
-        xend_error_report(XEND_ERR_LIMIT,
-                          "domain '%s' already has %d network interfaces, the most allowed",
-                          def->name, DOMAIN_NICS_MAX);
-        return -1;
-    }
     test_drv_dom_settle(p, def, test_drv_now_ns());
     domain_def_add_nic(def, nic);
     test_drv_dom_klog(p, "eth%zu: %s NIC, MAC %s, link up", def->nnics - 1,
