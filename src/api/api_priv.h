@@ -128,7 +128,6 @@ void api_self_clear(api_ctx *ctx);
 
 /* Disk claims between running domains (DISK_IN_USE) and the access check (DISK_ACCESS). */
 int api_disk_claim(const domain_disk *d, const char *owner);
-void api_disk_release(const domain_disk *d);
 int api_disk_check_access(const domain_disk *d);
 
 #endif

@@ -157,6 +157,12 @@ void api_domain_stopped(api_ctx *ctx, domain_obj *dom, domain_reason reason);
  * on_reboot=destroy ends a reboot). */
 void api_domain_stopped_final(api_ctx *ctx, domain_obj *dom, domain_reason reason);
 
+/* Give up an active domain's claim on a disk image (its path may then be attached to
+ * another domain). The API does this itself around start, stop and detach; a driver calls
+ * it only for a disk it removes from the live definition on its own (a guest that
+ * released a hot-unplugged disk after its detach timed out). */
+void api_disk_release(const domain_disk *d);
+
 /* Write the status file of an active domain (object lock held). 0 / -1 (logged). */
 int api_domain_save_status(api_ctx *ctx, domain_obj *dom);
 

@@ -7,7 +7,8 @@ raise), pinning (domain.pin_vcpu: domain.vcpu_info's affinity and the QEMU vCPU 
 Cpus_allowed_list), disk hot-plug (the guest's marker, /sys/block/vdb, the data the host
 wrote, the block counters of domain.stats after a dd; detach: the remove marker) and NIC
 hot-plug (the marker, the MAC in /sys/class/net, a ping through QEMU's user network;
-detach). One guest serves
+detach), and a detach the guest completes only after it timed out (the definition follows
+QEMU's DEVICE_DELETED). One guest serves
 the whole class; each method leaves it as it found it (the vCPU one excepted, alone in
 touching vCPUs)."""
 import os
@@ -162,6 +163,33 @@ class DeviceTests(QemuTestCase):
         self.con.wait("TESTGUEST-HOTPLUG add block vdb", ASYNC)
         self.p.domain.detach_device(self.name, "vdb")
         self.con.wait("TESTGUEST-HOTPLUG remove block vdb", ASYNC)
+
+    def test_disk_detach_completed_late(self):
+        """A paused guest cannot release a disk: the detach times out (OPERATION_TIMEOUT,
+        the disk still listed); once unpaused the guest finishes the removal by itself and
+        the live definition follows without another call. (Live only: a detach that failed
+        leaves the persistent configuration as it was.)"""
+        live = {"live": True, "config": False}
+        path = make_disk(self.daemon.dir, "dev-vdc.img", 1 << 20)
+        self.p.domain.attach_device(self.name, disk_xml({"source": path, "target": "vdc"}), live)
+        self.con.wait("TESTGUEST-HOTPLUG add block", ASYNC)
+        self.p.domain.pause(self.name)
+        try:
+            self.assertFault(24, self.p.domain.detach_device, self.name, "vdc",
+                             live)
+            self.assertIn("vdc", [d.get("target") for d in self.p.domain.devices(self.name)])
+        finally:
+            self.p.domain.unpause(self.name)
+        self.con.wait("TESTGUEST-HOTPLUG remove block", ASYNC)
+        self.assertTrue(wait_for(lambda: "vdc" not in [
+            d.get("target") for d in self.p.domain.devices(self.name)], timeout=30),
+            self.p.domain.devices(self.name))
+        self.assertEqual(self.state(self.name), "running")
+        # The target is free again.
+        self.p.domain.attach_device(self.name, disk_xml({"source": path, "target": "vdc"}), live)
+        self.con.wait("TESTGUEST-HOTPLUG add block", ASYNC)
+        self.p.domain.detach_device(self.name, "vdc", live)
+        self.con.wait("TESTGUEST-HOTPLUG remove block", ASYNC)
 
     def test_nic_attach_detach(self):
         mac = "52:54:00:5e:00:42"

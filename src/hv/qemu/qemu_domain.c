@@ -17,6 +17,8 @@
  *                            ends the guest (destroy) or keeps it stopped (preserve)
  *   guest panics (pvpanic)   CRASHED/PANICKED crashed/panicked, QEMU stopped, on_crash
  *                            applied by the API
+ *   late device removal      a detach that timed out, completed by the guest later: the
+ *                            device leaves the definition then (device/removed)
  *   QEMU dies unasked        killed by a signal or failing: CRASHED (on_crash applies);
  *                            stopped politely by someone else (SIGTERM, which with
  *                            -no-shutdown only pauses QEMU): DESTROYED
@@ -287,6 +289,52 @@ static void qemu_domain_reconcile(api_ctx *ctx, domain_obj *dom, qemu_dom *p, js
     }
 }
 
+/* A device left QEMU. Usually the detach that asked for it has already taken it out of
+ * the definition and there is nothing to do. What remains is a removal the guest finished
+ * late, after its detach timed out: the definition follows QEMU, once QEMU confirms the
+ * device is really gone (the id may belong to a device attached again since). */
+static void qemu_domain_device_deleted(api_ctx *ctx, domain_obj *dom, qemu_dom *p,
+                                       json_object *data)
+{
+    const char *id = qemu_json_str(data, "device");
+    const domain_def *def = dom->def;
+    char dev[40], a[40], b[40];
+    long disk = -1, nic = -1;
+    for (size_t i = 0; i < def->ndisks && disk < 0; i++) {
+        qemu_disk_ids(&def->disks[i], dev, a, b);
+        if (qemu_disk_is_pci(&def->disks[i]) && strcmp(dev, id) == 0)
+            disk = (long)i;
+    }
+    for (size_t i = 0; i < def->nnics && disk < 0 && nic < 0; i++) {
+        qemu_nic_ids(&def->nics[i], dev, a);
+        if (strcmp(dev, id) == 0)
+            nic = (long)i;
+    }
+    if (disk < 0 && nic < 0)
+        return;
+    json_object *args = json_object_new_object(), *list = NULL;
+    json_object_object_add(args, "path", json_object_new_string("/machine/peripheral"));
+    int r = qemu_dom_command(dom, "qom-list", args, &list, NULL);
+    json_object_put(args);
+    bool present = r < 0 || !json_object_is_type(list, json_type_array);
+    for (size_t i = 0; !present && i < json_object_array_length(list); i++)
+        present = strcmp(qemu_json_str(json_object_array_get_idx(list, i), "name"), id) == 0;
+    json_object_put(list);
+    if (r < 0)
+        xend_error_reset();
+    if (present || dom->priv != p)
+        return;
+    log_info("qemu: domain '%s': the guest released %s late; it is detached now",
+             dom->def->name, id);
+    if (disk >= 0) {
+        api_disk_release(&dom->def->disks[disk]);
+        qemu_domain_disk_gone(ctx, dom, (size_t)disk);
+    }
+    else
+        qemu_domain_nic_gone(ctx, dom, (size_t)nic);
+    api_domain_save_status(ctx, dom);
+}
+
 void qemu_domain_handle_event(api_ctx *ctx, domain_obj *dom, const char *event,
                               json_object *data)
 {
@@ -327,5 +375,7 @@ void qemu_domain_handle_event(api_ctx *ctx, domain_obj *dom, const char *event,
         qemu_domain_rebooted(ctx, dom, p);
     } else if (strcmp(event, "GUEST_PANICKED") == 0) {
         qemu_domain_panicked(ctx, dom);
+    } else if (strcmp(event, "DEVICE_DELETED") == 0) {
+        qemu_domain_device_deleted(ctx, dom, p, data);
     }
 }

@@ -853,6 +853,17 @@ int qemu_domain_detach_disk(api_ctx *ctx, domain_obj *dom, size_t index)
     snprintf(what, sizeof(what), "disk %s", target);
     if (live_unplug(dom, p, id, what) < 0)
         return -1;
+    qemu_domain_disk_gone(ctx, dom, index);
+    return 0;
+}
+
+void qemu_domain_disk_gone(api_ctx *ctx, domain_obj *dom, size_t index)
+{
+    qemu_dom *p = dom->priv;
+    domain_def *def = dom->def;
+    const domain_disk *d = &def->disks[index];
+    char id[40], file_node[40], fmt_node[40];
+    qemu_disk_ids(d, id, file_node, fmt_node);
     /* The device is gone from the guest: whatever happens to its nodes, def follows. The
      * file node was defined inline, so it usually went with the format node. */
     if (live_id_command(dom, "blockdev-del", "node-name", fmt_node, NULL) < 0) {
@@ -865,6 +876,8 @@ int qemu_domain_detach_disk(api_ctx *ctx, domain_obj *dom, size_t index)
     if (qemu_dom_command(dom, "blockdev-del", args, NULL, NULL) < 0)
         xend_error_reset();
     json_object_put(args);
+    if (dom->priv != p)
+        return; /* the guest went away meanwhile */
     d = &def->disks[index];
     char *copy = xstrdup(d->target ? d->target : "");
     size_t before = def->ndisks;
@@ -872,7 +885,6 @@ int qemu_domain_detach_disk(api_ctx *ctx, domain_obj *dom, size_t index)
     qemu_slots_remove_disk(&p->slots, index, before);
     api_event_domain(ctx, dom, "device", "removed", copy, live_device_event("disk", copy));
     free(copy);
-    return 0;
 }
 
 int qemu_domain_attach_nic(api_ctx *ctx, domain_obj *dom, const domain_nic *nic)
@@ -950,17 +962,29 @@ int qemu_domain_detach_nic(api_ctx *ctx, domain_obj *dom, size_t index)
     snprintf(what, sizeof(what), "network interface %s", mac);
     if (live_unplug(dom, p, id, what) < 0)
         return -1;
+    qemu_domain_nic_gone(ctx, dom, index);
+    return 0;
+}
+
+void qemu_domain_nic_gone(api_ctx *ctx, domain_obj *dom, size_t index)
+{
+    qemu_dom *p = dom->priv;
+    domain_def *def = dom->def;
+    char mac[18], id[40], netdev[40];
+    domain_mac_format(def->nics[index].mac, mac);
+    qemu_nic_ids(&def->nics[index], id, netdev);
     /* The backend usually went with the device (then DeviceNotFound). */
     if (live_id_command(dom, "netdev_del", "id", netdev, "DeviceNotFound") < 0) {
         log_warn("domain '%s': network backend %s stays in QEMU: %s", def->name, netdev,
                  xend_error_last()->message);
         xend_error_reset();
     }
+    if (dom->priv != p)
+        return;
     size_t before = def->nnics;
     domain_def_remove_nic(def, index);
     qemu_slots_remove_nic(&p->slots, index, before);
     api_event_domain(ctx, dom, "device", "removed", mac, live_device_event("interface", mac));
-    return 0;
 }
 
 /* ---- console and sysrq ---- */

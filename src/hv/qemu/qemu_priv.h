@@ -286,6 +286,10 @@ int qemu_domain_apply_cpuset(api_ctx *ctx, domain_obj *dom);
 int qemu_domain_attach_disk(api_ctx *ctx, domain_obj *dom, const domain_disk *disk);
 int qemu_domain_detach_disk(api_ctx *ctx, domain_obj *dom, size_t index);
 int qemu_domain_attach_nic(api_ctx *ctx, domain_obj *dom, const domain_nic *nic);
+/* Disk / NIC index of dom->def has left QEMU (device_del completed): free its backend,
+ * drop it from def and the slots, post "device"/"removed". Object lock + job held. */
+void qemu_domain_disk_gone(api_ctx *ctx, domain_obj *dom, size_t index);
+void qemu_domain_nic_gone(api_ctx *ctx, domain_obj *dom, size_t index);
 int qemu_domain_detach_nic(api_ctx *ctx, domain_obj *dom, size_t index);
 int qemu_domain_console_read(api_ctx *ctx, domain_obj *dom, uint64_t offset, size_t max,
                              xbuf *out, uint64_t *next, uint64_t *start);

@@ -128,8 +128,11 @@ int64_t qemu_dom_event_wait(domain_obj *dom, uint64_t after, const char *event,
 static void qemu_watch_event(void *opaque, const char *event, json_object *data)
 {
     struct qemu_watch *w = opaque;
+    json_object *dev = NULL;
     if (strcmp(event, "SHUTDOWN") == 0 || strcmp(event, "RESET") == 0 ||
-        strcmp(event, "GUEST_PANICKED") == 0)
+        strcmp(event, "GUEST_PANICKED") == 0 ||
+        (strcmp(event, "DEVICE_DELETED") == 0 && data &&
+         json_object_object_get_ex(data, "device", &dev)))
         qemu_drv_queue_event(w->drv, w->dom, w->incarnation, event, data);
 }
 
