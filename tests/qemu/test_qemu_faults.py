@@ -6,7 +6,8 @@ does not exist is refused by xend before QEMU runs, the same way); a sata disk i
 UNSUPPORTED at start and at attach; values that would be option injection in QEMU's
 command line (commas and '=' in a disk path; a name: its comma would be doubled, but
 xend's names cannot hold one) are either refused or reach QEMU intact; the refusals of
-calls on a running guest leave it running."""
+calls on a running guest leave it running; as root with user = nobody in the host config,
+QEMU runs as nobody."""
 import os
 import shutil
 import subprocess
@@ -148,6 +149,30 @@ class RunningGuestFaultTests(QemuTestCase):
         self.assertEqual(self.state(self.name), "running")
         self.assertEqual(self.con.value("echo still"), "still")
 
+
+
+@unittest.skipUnless(os.geteuid() == 0, "QEMU can change user only when xend runs as root")
+class RunAsTests(QemuTestCase):
+    """host config user = nobody: QEMU opens its devices as root, then runs as nobody (every
+    uid of the process), and the guest is as controllable as ever."""
+
+    host_config = {"user": "nobody"}
+
+    def test_qemu_runs_as_configured_user(self):
+        import pwd
+        uid = pwd.getpwnam("nobody").pw_uid
+        con = boot_guest(self.p, "runas-guest")
+        pid = qemu_pid(self.daemon, "runas-guest")
+        self.assertIsNotNone(pid)
+        with open(f"/proc/{pid}/status") as f:
+            uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
+        self.assertEqual(uids, [str(uid)] * 4)
+        self.assertEqual(con.value("echo $((6*7))"), "42")
+        self.p.domain.pause("runas-guest")
+        self.p.domain.unpause("runas-guest")
+        self.p.domain.destroy("runas-guest")
+        self.assertEqual(self.state("runas-guest"), "shutoff")
+        self.assertEqual(qemu_pids(self.daemon.dir), [])
 
 if __name__ == "__main__":
     main()

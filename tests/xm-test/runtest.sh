@@ -76,6 +76,19 @@ fi
 XM=$(cd "$(dirname "$XM")" && pwd)/$(basename "$XM")
 export XM
 
+# Can the driver run here at all? For QEMU this also builds the test guest (cached). A
+# SKIP line and exit 77 only when it cannot (QEMU missing, or the guest's packages cannot be
+# fetched); anything else that stops it is an error.
+xmtest_driver_check "$(dirname "$XM")/../.."
+rc=$?
+if [ "$rc" = 77 ]; then
+    echo "SKIP: xm-test on $XMTEST_DRIVER: $XMTEST_DRIVER_WHY"
+    exit 77
+elif [ "$rc" != 0 ]; then
+    echo "runtest.sh: $XMTEST_DRIVER_WHY" >&2
+    exit 1
+fi
+
 TMP=$(mktemp -d /tmp/xmtest.XXXXXX) || exit 1
 xend_pid=
 case_pid=
@@ -88,6 +101,9 @@ cleanup() {
         wait "$case_pid" 2>/dev/null
     fi
     if [ -n "$xend_pid" ]; then
+        # Real guests outlive their daemon (xend re-attaches to them when it starts again):
+        # the run's guests go first.
+        [ "$XMTEST_DRIVER" = test ] || destroy_guests
         kill -TERM "$xend_pid" 2>/dev/null
         for _ in $(seq 1 $((150 * slow))); do
             kill -0 "$xend_pid" 2>/dev/null || break
@@ -98,6 +114,15 @@ cleanup() {
             kill -KILL "$xend_pid" 2>/dev/null
         fi
         wait "$xend_pid" 2>/dev/null
+        # Any QEMU of this run still alive (its command line names the run's temp dir) is
+        # a leak: killed by its PID and reported.
+        local pid
+        for pid in $(stray_qemus); do
+            echo "runtest.sh: QEMU pid $pid of this run still ran after xend stopped;" \
+                "killing it: $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c 1-200)" >&2
+            kill -KILL "$pid" 2>/dev/null
+            [ "$rc" != 0 ] || rc=1
+        done
     fi
     if [ "${XMTEST_KEEP_TEMP:-}" = 1 ]; then
         echo "runtest.sh: temp dir kept: $TMP" >&2
@@ -106,6 +131,28 @@ cleanup() {
     fi
     exit "$rc"
 }
+# destroy_guests: `xm destroy` every domain but Domain-0 (at the end of a run on real
+# guests, which would outlive the daemon).
+destroy_guests() {
+    local d
+    for d in $(timeout -k 5 $((60 * slow)) "$XM" list 2>/dev/null | tail -n +2 | awk '{print $1}'); do
+        [ "$d" = Domain-0 ] && continue
+        timeout -k 5 $((60 * slow)) "$XM" destroy "$d" </dev/null >/dev/null 2>&1
+    done
+}
+
+# stray_qemus: PIDs of live QEMU processes whose command line names this run's temp dir.
+stray_qemus() {
+    local p argv0
+    for p in /proc/[0-9]*; do
+        argv0=$(tr '\0' '\n' < "$p/cmdline" 2>/dev/null | head -n 1)
+        case "${argv0##*/}" in qemu-system*) ;; *) continue ;; esac
+        grep -qF -- "$TMP/" "$p/cmdline" 2>/dev/null || continue
+        [ "$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "$p/status" 2>/dev/null)" = Z ] && continue
+        echo "${p#/proc/}"
+    done
+}
+
 trap cleanup EXIT
 trap 'echo; echo "runtest.sh: interrupted" >&2; exit 130' INT
 trap 'exit 143' TERM HUP

@@ -891,8 +891,12 @@ int qemu_argv_build(const domain_def *def, const qemu_argv_opts *o, qemu_strv *o
     }
     if (o->sandbox) {
         qemu_strv_add(&sv, "-sandbox");
-        qemu_strv_add(&sv, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
-                           "resourcecontrol=deny");
+        /* -runas switches user after the sandbox is in place, which
+         * elevateprivileges=deny forbids (QEMU dies at its setuid): with runas, the
+         * switch itself drops the privileges that option guards. */
+        qemu_strv_add(&sv, o->runas ? "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
+                                    : "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
+                                      "resourcecontrol=deny");
     }
     if (o->runas) {
         qemu_strv_add(&sv, "-runas");

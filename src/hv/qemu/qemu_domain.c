@@ -176,7 +176,8 @@ int qemu_domain_unpause(api_ctx *ctx, domain_obj *dom)
 static const char *qemu_json_str(json_object *data, const char *key)
 {
     json_object *v = NULL;
-    if (!data || !json_object_object_get_ex(data, key, &v) || !json_object_is_type(v, json_type_string))
+    if (!data || !json_object_object_get_ex(data, key, &v) ||
+        !json_object_is_type(v, json_type_string))
         return "";
     return json_object_get_string(v);
 }
@@ -253,9 +254,8 @@ static void qemu_domain_eof(api_ctx *ctx, domain_obj *dom, qemu_dom *p, json_obj
         r = DOMAIN_REASON_DESTROYED;
     else if (strcmp(reason, "guest-shutdown") == 0)
         r = DOMAIN_REASON_SHUTDOWN;
-    qemu_drv_log(qemu_drv_get(ctx), "domain '%s': QEMU (pid %d) went away (%s%s%s)",
-                 dom->def->name, (int)p->pid, why, reason[0] ? "; last shutdown reason " : "",
-                 reason);
+    qemu_drv_log(qemu_drv_get(ctx), "domain '%s': QEMU (pid %d) went away (%s%s%s)", dom->def->name,
+                 (int)p->pid, why, reason[0] ? "; last shutdown reason " : "", reason);
     if (r == DOMAIN_REASON_CRASHED && dom->def->on_crash != DOMAIN_ACTION_PRESERVE)
         api_domain_set_state(ctx, dom, DOMAIN_STATE_CRASHED, DOMAIN_REASON_CRASHED, "crashed",
                              "crashed");
@@ -268,8 +268,8 @@ static void qemu_domain_reconcile(api_ctx *ctx, domain_obj *dom, qemu_dom *p, js
     const char *status = qemu_json_str(st, "status");
     if (strcmp(status, "running") == 0) {
         if (dom->state == DOMAIN_STATE_PAUSED)
-            api_domain_set_state(ctx, dom, DOMAIN_STATE_RUNNING, DOMAIN_REASON_UNPAUSED,
-                                 "resumed", "unpaused");
+            api_domain_set_state(ctx, dom, DOMAIN_STATE_RUNNING, DOMAIN_REASON_UNPAUSED, "resumed",
+                                 "unpaused");
     } else if (strcmp(status, "paused") == 0) {
         if (dom->state != DOMAIN_STATE_PAUSED)
             api_domain_set_state(ctx, dom, DOMAIN_STATE_PAUSED, DOMAIN_REASON_USER, "suspended",
@@ -324,19 +324,17 @@ static void qemu_domain_device_deleted(api_ctx *ctx, domain_obj *dom, qemu_dom *
         xend_error_reset();
     if (present || dom->priv != p)
         return;
-    log_info("qemu: domain '%s': the guest released %s late; it is detached now",
-             dom->def->name, id);
+    log_info("qemu: domain '%s': the guest released %s late; it is detached now", dom->def->name,
+             id);
     if (disk >= 0) {
         api_disk_release(&dom->def->disks[disk]);
         qemu_domain_disk_gone(ctx, dom, (size_t)disk);
-    }
-    else
+    } else
         qemu_domain_nic_gone(ctx, dom, (size_t)nic);
     api_domain_save_status(ctx, dom);
 }
 
-void qemu_domain_handle_event(api_ctx *ctx, domain_obj *dom, const char *event,
-                              json_object *data)
+void qemu_domain_handle_event(api_ctx *ctx, domain_obj *dom, const char *event, json_object *data)
 {
     qemu_dom *p = dom->priv;
     log_debug("qemu: '%s' event %s %s", dom->def->name, event,

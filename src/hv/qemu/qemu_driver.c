@@ -85,8 +85,8 @@ uint64_t qemu_drv_next_incarnation(qemu_drv *drv)
 
 /* ---- the event worker ---- */
 
-void qemu_drv_queue_event(qemu_drv *drv, domain_obj *dom, uint64_t incarnation,
-                          const char *event, json_object *data)
+void qemu_drv_queue_event(qemu_drv *drv, domain_obj *dom, uint64_t incarnation, const char *event,
+                          json_object *data)
 {
     qemu_event *ev = xcalloc(1, sizeof(*ev));
     domain_obj_ref(dom);
@@ -172,8 +172,8 @@ static void *qemu_drv_worker(void *arg)
 
 /* ---- configuration ---- */
 
-static int qemu_config_uint(const keyfile *kf, const keyfile_entry *e, unsigned min,
-                            unsigned max, unsigned *out)
+static int qemu_config_uint(const keyfile *kf, const keyfile_entry *e, unsigned min, unsigned max,
+                            unsigned *out)
 {
     char *end = NULL;
     errno = 0;
@@ -263,8 +263,7 @@ static char *qemu_find_binary(const char *configured)
     if (configured) {
         if (access(configured, X_OK) < 0) {
             xend_error_report_errno(XEND_ERR_CONFIG_INVALID, errno,
-                                    "qemu driver: cannot run the configured binary %s",
-                                    configured);
+                                    "qemu driver: cannot run the configured binary %s", configured);
             return NULL;
         }
         return xstrdup(configured);
@@ -312,8 +311,7 @@ static char *qemu_probe_output(const char *binary, const char *arg)
     close(pfd[1]);
     if (err) {
         close(pfd[0]);
-        xend_error_report_errno(XEND_ERR_CONFIG_INVALID, err, "qemu driver: cannot run %s",
-                                binary);
+        xend_error_report_errno(XEND_ERR_CONFIG_INVALID, err, "qemu driver: cannot run %s", binary);
         return NULL;
     }
     xbuf out;
@@ -354,8 +352,7 @@ static int qemu_probe_version(qemu_drv *drv)
                           "qemu driver: %s -version does not print a QEMU version", drv->binary);
         return -1;
     }
-    snprintf(drv->version, sizeof(drv->version), "%d.%d.%d", drv->ver[0], drv->ver[1],
-             drv->ver[2]);
+    snprintf(drv->version, sizeof(drv->version), "%d.%d.%d", drv->ver[0], drv->ver[1], drv->ver[2]);
     if (drv->ver[0] < 6) {
         xend_error_report(XEND_ERR_CONFIG_INVALID,
                           "qemu driver: QEMU %s is too old (JSON -device needs 6.2 or later)",
@@ -458,8 +455,7 @@ static int qemu_node_info(void *priv, hv_node_info *out)
     out->free_kib = qemu_meminfo_kib(mi, "MemAvailable");
     free(mi);
     xend_error_reset();
-    out->host_domain_kib =
-        out->memory_kib > out->free_kib ? out->memory_kib - out->free_kib : 0;
+    out->host_domain_kib = out->memory_kib > out->free_kib ? out->memory_kib - out->free_kib : 0;
     snprintf(out->hypervisor, sizeof(out->hypervisor), "qemu");
     snprintf(out->hv_version, sizeof(out->hv_version), "%s", drv->version);
     snprintf(out->accel, sizeof(out->accel), "%s", drv->kvm ? "kvm" : "tcg");
@@ -536,8 +532,8 @@ static int qemu_open(api_ctx *ctx, const char *host_config, void **privp)
         return -1;
     }
     drv->thread_started = true;
-    qemu_drv_log(drv, "QEMU %s (%s); %s; sandbox %s%s%s", drv->version, drv->binary,
-                 drv->accel_why, drv->sandbox ? "on" : "off", drv->runas ? "; guests run as " : "",
+    qemu_drv_log(drv, "QEMU %s (%s); %s; sandbox %s%s%s", drv->version, drv->binary, drv->accel_why,
+                 drv->sandbox ? "on" : "off", drv->runas ? "; guests run as " : "",
                  drv->runas ? drv->runas : "");
     *privp = drv;
     return 0;

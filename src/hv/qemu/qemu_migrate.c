@@ -950,8 +950,8 @@ int qemu_domain_restore(api_ctx *ctx, domain_obj *dom, const char *path, bool pa
      * unless the caller asks for paused, whatever the state at save time (the header's
      * paused flag is informational). */
     qm_image_clear(&img);
-    return qemu_domain_resume_launched(ctx, dom, paused, DOMAIN_REASON_RESTORED,
-                                       "restored", DOMAIN_REASON_USER);
+    return qemu_domain_resume_launched(ctx, dom, paused, DOMAIN_REASON_RESTORED, "restored",
+                                       DOMAIN_REASON_USER);
 fail:
     if (fd >= 0)
         close(fd);

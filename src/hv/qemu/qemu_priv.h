@@ -35,13 +35,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define QEMU_CONSOLE_MAX (64u << 10)    /* console bytes kept in memory per guest */
-#define QEMU_MONITOR_TIMEOUT_MS 10000   /* an ordinary QMP command */
-#define QEMU_START_TIMEOUT_MS 20000     /* exec -> QMP greeting (TCG under load is slow) */
+#define QEMU_CONSOLE_MAX (64u << 10)  /* console bytes kept in memory per guest */
+#define QEMU_MONITOR_TIMEOUT_MS 10000 /* an ordinary QMP command */
+#define QEMU_START_TIMEOUT_MS 20000   /* exec -> QMP greeting (TCG under load is slow) */
 #define QEMU_PCI_SLOT_BALLOON 2
 #define QEMU_PCI_SLOT_PANIC 3
-#define QEMU_PCI_SLOT_SCSI 4            /* the virtio-scsi controller, when a disk needs it */
-#define QEMU_PCI_SLOT_FIRST 5           /* disks and NICs */
+#define QEMU_PCI_SLOT_SCSI 4  /* the virtio-scsi controller, when a disk needs it */
+#define QEMU_PCI_SLOT_FIRST 5 /* disks and NICs */
 #define QEMU_PCI_SLOT_LAST 31
 
 /* ---- qemu_argv.c ---- */
@@ -99,17 +99,17 @@ json_object *qemu_nic_netdev_json(const domain_nic *n);
 json_object *qemu_nic_device_json(const domain_nic *n, unsigned slot);
 
 typedef struct {
-    const char *binary;     /* qemu-system-x86_64 */
-    const char *accel;      /* "kvm" or "tcg" */
-    int qmp_fd;             /* listening sockets, as numbered in the child */
+    const char *binary; /* qemu-system-x86_64 */
+    const char *accel;  /* "kvm" or "tcg" */
+    int qmp_fd;         /* listening sockets, as numbered in the child */
     int serial_fd;
     int incoming_fd;        /* >= 0: -incoming fd:N (restore) */
     bool incoming_defer;    /* -incoming defer (migration target) */
     const char *serial_log; /* logfile= of the console */
     const char *pidfile;
-    bool sandbox;           /* -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,
-                               resourcecontrol=deny */
-    const char *runas;      /* -runas USER, or NULL */
+    bool sandbox;      /* -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,
+                          resourcecontrol=deny */
+    const char *runas; /* -runas USER, or NULL */
     const qemu_slots *slots;
 } qemu_argv_opts;
 
@@ -147,17 +147,17 @@ typedef struct qemu_event qemu_event;
 
 typedef struct {
     api_ctx *ctx;
-    char *binary;           /* absolute path */
-    int ver[3];             /* from `binary -version` */
+    char *binary; /* absolute path */
+    int ver[3];   /* from `binary -version` */
     char version[32];
-    bool kvm;               /* accelerator chosen */
-    char accel_why[160];    /* "kvm_intel is loaded", "/dev/kvm is kvm_pvm ..., using TCG" */
+    bool kvm;            /* accelerator chosen */
+    char accel_why[160]; /* "kvm_intel is loaded", "/dev/kvm is kvm_pvm ..., using TCG" */
     bool sandbox;
-    char *runas;            /* user QEMU runs as when xend is root, or NULL */
-    char *dir;              /* <run_dir>/qemu: per-domain directories */
-    unsigned destroy_grace_ms;    /* quit -> SIGTERM -> SIGKILL, each */
-    uint64_t incarnations;        /* counter behind qemu_dom.incarnation (under lock) */
-    xring log;                    /* the host's console ring (node.dmesg), under lock */
+    char *runas;               /* user QEMU runs as when xend is root, or NULL */
+    char *dir;                 /* <run_dir>/qemu: per-domain directories */
+    unsigned destroy_grace_ms; /* quit -> SIGTERM -> SIGKILL, each */
+    uint64_t incarnations;     /* counter behind qemu_dom.incarnation (under lock) */
+    xring log;                 /* the host's console ring (node.dmesg), under lock */
 
     /* The event worker. */
     pthread_mutex_t lock;
@@ -173,31 +173,31 @@ uint64_t qemu_now_ns(void); /* CLOCK_MONOTONIC */
 void qemu_drv_log(qemu_drv *drv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Queue a QEMU event of dom's run `incarnation` for the event worker (takes a reference to
  * dom and a deep copy of data). Called from monitor threads; never blocks on a domain. */
-void qemu_drv_queue_event(qemu_drv *drv, domain_obj *dom, uint64_t incarnation,
-                          const char *event, json_object *data);
+void qemu_drv_queue_event(qemu_drv *drv, domain_obj *dom, uint64_t incarnation, const char *event,
+                          json_object *data);
 /* The next incarnation number (unique for this daemon's life). */
 uint64_t qemu_drv_next_incarnation(qemu_drv *drv);
 
 /* ---- qemu_process.c / qemu_domain.c: one running guest (dom->priv) ---- */
 
 typedef struct qemu_dom {
-    uint64_t incarnation;   /* which run of the guest (events of older runs are dropped) */
+    uint64_t incarnation; /* which run of the guest (events of older runs are dropped) */
     pid_t pid;
-    bool is_child;          /* started by this daemon: waitpid works */
-    uint64_t pid_start;     /* /proc/PID/stat starttime, to know the pid is still ours */
-    char *dir;              /* the run directory of this guest */
+    bool is_child;      /* started by this daemon: waitpid works */
+    uint64_t pid_start; /* /proc/PID/stat starttime, to know the pid is still ours */
+    char *dir;          /* the run directory of this guest */
     qemu_mon *mon;
     qemu_console *con;
     qemu_slots slots;
 
     /* What the guest is doing, as far as QEMU has told us. */
     char shutdown_reason[32]; /* reason of the last SHUTDOWN event, "" if none */
-    bool quitting;          /* xend asked QEMU to go: its end is expected */
-    bool fake_reboot;       /* domain.shutdown(reboot): power down, then reset */
+    bool quitting;            /* xend asked QEMU to go: its end is expected */
+    bool fake_reboot;         /* domain.shutdown(reboot): power down, then reset */
     struct qemu_watch *watch; /* what the monitor callbacks know (freed after mon) */
-    uint64_t last_reset_ns; /* RESET bursts (SeaBIOS resets twice more) count once */
-    bool vcpu_unplugged;    /* QEMU 7.2 TCG crashes on a vCPU add after an unplug */
-    uint64_t cpu_ns_base;   /* cpu time of earlier QEMU processes of this run (relocate) */
+    uint64_t last_reset_ns;   /* RESET bursts (SeaBIOS resets twice more) count once */
+    bool vcpu_unplugged;      /* QEMU 7.2 TCG crashes on a vCPU add after an unplug */
+    uint64_t cpu_ns_base;     /* cpu time of earlier QEMU processes of this run (relocate) */
 } qemu_dom;
 
 /* Per-domain run directory <drv->dir>/<uuid>; created 0700. Caller frees. alt: the
@@ -208,9 +208,9 @@ char *qemu_dom_dir_alt(qemu_drv *drv, const domain_obj *dom, bool alt);
 
 /* How a process is to be started. */
 typedef struct {
-    int incoming_fd;        /* -1, or a save image positioned at its migration stream */
+    int incoming_fd; /* -1, or a save image positioned at its migration stream */
     bool incoming_defer;
-    bool alt_dir;           /* run in qemu_dom_dir_alt(.., true) */
+    bool alt_dir; /* run in qemu_dom_dir_alt(.., true) */
 } qemu_launch;
 
 /* Start QEMU for dom->def (object lock + job held; dom->priv must be NULL): run directory,
@@ -258,8 +258,7 @@ int qemu_process_reattach(api_ctx *ctx, domain_obj *dom, const xml_node *driver_
 
 /* qemu_domain.c: a QEMU event for the current run of dom, on the event worker (object
  * lock + job held). event "EOF" stands for the end of the monitor connection. */
-void qemu_domain_handle_event(api_ctx *ctx, domain_obj *dom, const char *event,
-                              json_object *data);
+void qemu_domain_handle_event(api_ctx *ctx, domain_obj *dom, const char *event, json_object *data);
 /* The guest is gone for reason: stop the process and tell the API (object lock + job). */
 void qemu_domain_stopped(api_ctx *ctx, domain_obj *dom, domain_reason reason, bool final);
 /* Start the vCPUs after a launch, apply currentMemory and the cpuset, set the state with
@@ -291,8 +290,8 @@ int qemu_domain_attach_nic(api_ctx *ctx, domain_obj *dom, const domain_nic *nic)
 void qemu_domain_disk_gone(api_ctx *ctx, domain_obj *dom, size_t index);
 void qemu_domain_nic_gone(api_ctx *ctx, domain_obj *dom, size_t index);
 int qemu_domain_detach_nic(api_ctx *ctx, domain_obj *dom, size_t index);
-int qemu_domain_console_read(api_ctx *ctx, domain_obj *dom, uint64_t offset, size_t max,
-                             xbuf *out, uint64_t *next, uint64_t *start);
+int qemu_domain_console_read(api_ctx *ctx, domain_obj *dom, uint64_t offset, size_t max, xbuf *out,
+                             uint64_t *next, uint64_t *start);
 int qemu_domain_console_write(api_ctx *ctx, domain_obj *dom, const char *data, size_t len,
                               size_t *accepted);
 int qemu_domain_sysrq(api_ctx *ctx, domain_obj *dom, char key);

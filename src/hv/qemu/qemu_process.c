@@ -52,8 +52,7 @@ struct qemu_watch {
 qemu_dom *qemu_dom_get(domain_obj *dom)
 {
     if (!dom->priv) {
-        xend_error_report(XEND_ERR_OPERATION_INVALID, "domain '%s' is not running",
-                          dom->def->name);
+        xend_error_report(XEND_ERR_OPERATION_INVALID, "domain '%s' is not running", dom->def->name);
         return NULL;
     }
     return dom->priv;
@@ -82,8 +81,7 @@ static qemu_mon *qemu_dom_mon(domain_obj *dom)
 {
     qemu_dom *p = dom->priv;
     if (!p || !p->mon) {
-        xend_error_report(XEND_ERR_HYPERVISOR, "domain '%s' has no QEMU monitor",
-                          dom->def->name);
+        xend_error_report(XEND_ERR_HYPERVISOR, "domain '%s' has no QEMU monitor", dom->def->name);
         return NULL;
     }
     return p->mon;
@@ -103,9 +101,9 @@ int qemu_dom_command_fd(domain_obj *dom, const char *cmd, json_object *args, int
         return -1;
     /* Safe to unlock: only the job holder (the caller) stops the process or frees priv. */
     domain_obj_unlock(dom);
-    int r = fd >= 0 ? qemu_mon_command_fd(mon, cmd, args, fd, QEMU_MONITOR_TIMEOUT_MS, ret,
-                                          err_class)
-                    : qemu_mon_command(mon, cmd, args, QEMU_MONITOR_TIMEOUT_MS, ret, err_class);
+    int r = fd >= 0
+                ? qemu_mon_command_fd(mon, cmd, args, fd, QEMU_MONITOR_TIMEOUT_MS, ret, err_class)
+                : qemu_mon_command(mon, cmd, args, QEMU_MONITOR_TIMEOUT_MS, ret, err_class);
     domain_obj_lock(dom);
     return r;
 }
@@ -309,8 +307,8 @@ static pid_t qemu_spawn(qemu_drv *drv, char **argv, int log_fd, int qmp_fd, int 
     sigfillset(&all);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(&at,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = -1;
     int err = posix_spawn(&pid, drv->binary, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);

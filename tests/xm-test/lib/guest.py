@@ -37,6 +37,10 @@ MARKER = re.compile(rb"XMTEST-RC=(\d+)")
 # How what the console printed ends when a shell waits for input: busybox's "/ # ", "# ",
 # "$ ", or xm-test's own "@%@%> ".
 PROMPTS = (b"# ", b"$ ", b"> ")
+# Terminal control sequences a line editor prints around its prompt (busybox ash asks for
+# the cursor position, ESC [6n, after each one): not part of what the prompt ends with.
+# xend's console hands the ESC on as U+FFFD (XML-RPC strings cannot carry it).
+CONTROL = re.compile(rb"(?:\x1b|\xef\xbf\xbd)\[[0-9;?]*[A-Za-z]|\r")
 # XmConsole's default limit on the output of one command (setLimit() changed it).
 RUNAWAY_LIMIT = int(os.environ.get("XMTEST_RUNAWAY_LIMIT", "") or 128 * 1024)
 
@@ -136,10 +140,14 @@ def settle(con, quiet=0.2, limit=2.0):
             return
 
 
+def ends_in_prompt(data):
+    return CONTROL.sub(b"", data).endswith(PROMPTS)
+
+
 def wait_prompt(con):
     """Make sure a shell is listening: if the history does not end in a prompt, poke the
     console with a newline now and then until one shows (the guest may still be booting)."""
-    if con.buf.replace(b"\r", b"").endswith(PROMPTS):
+    if ends_in_prompt(con.buf):
         return
     deadline = time.monotonic() + scaled("XMTEST_BOOT_TIMEOUT", 30)
     start = len(con.buf)
@@ -151,8 +159,7 @@ def wait_prompt(con):
             next_poke = now + 2.0
         con.pump(0.2)
         con.check_alive()
-        tail = con.buf[start:].replace(b"\r", b"")
-        if tail.endswith(PROMPTS):
+        if ends_in_prompt(con.buf[start:]):
             settle(con, quiet=0.2, limit=1.0)
             return
     # No prompt seen: send the command anyway; the marker decides.

@@ -114,25 +114,51 @@ xmtest_name() {
 
 # xmtest_config NAME [KEY = VALUE ...]: write XmTestDomain's config file (xm python syntax)
 # to $XMTEST_TMP/NAME.cfg; extra lines replace the default of the same key (extraConfig).
-# Prints the file's path.
+# Prints the file's path. Driver adaptations (lib/driver.sh): the default memory, no root
+# where the guest needs none, the driver's kernel arguments in front of a case's `extra`,
+# and the disks' Xen names mapped by xmtest_vdev.
 xmtest_config() {
-    local name=$1 line key i
+    local name=$1 line key i v
     shift
-    local -a keys=(memory vcpus kernel ramdisk root name)
+    local -a keys=(memory vcpus kernel ramdisk)
     local -A val=(
-        [memory]=64
+        [memory]=$XMTEST_DEFAULT_MEM
         [vcpus]=1
         [kernel]="\"$XMTEST_KERNEL\""
         [ramdisk]="\"$XMTEST_RAMDISK\""
-        [root]='"/dev/ram0"'
         [name]="\"$name\""
     )
+    if [ -n "$XMTEST_ROOT" ]; then
+        keys+=(root)
+        val[root]="\"$XMTEST_ROOT\""
+    fi
+    keys+=(name)
+    if [ -n "$XMTEST_KERNEL_ARGS" ]; then
+        keys+=(extra)
+        val[extra]="\"$XMTEST_KERNEL_ARGS\""
+    fi
     for line in "$@"; do
         key=${line%%=*}
         key=${key// /}
         [ -n "${val[$key]+set}" ] || keys+=("$key")
-        val[$key]=${line#*=}
-        val[$key]=${val[$key]# }
+        v=${line#*=}
+        v=${v# }
+        case "$key" in
+        extra)
+            # A case's extra (e.g. mem=32M) comes after the console the guest needs.
+            if [ -n "$XMTEST_KERNEL_ARGS" ] && [[ "$v" =~ ^\"(.*)\"$ ]]; then
+                v="\"$XMTEST_KERNEL_ARGS ${BASH_REMATCH[1]}\""
+            fi
+            ;;
+        disk)
+            # 'TYPE:PATH,VDEV,MODE' entries: VDEV through xmtest_vdev.
+            while [[ "$v" =~ ^(.*,)((/dev/)?(hd|sd)[a-z]+[0-9]*)(,.*)$ ]] &&
+                [ "$(xmtest_vdev "${BASH_REMATCH[2]}")" != "${BASH_REMATCH[2]}" ]; do
+                v="${BASH_REMATCH[1]}$(xmtest_vdev "${BASH_REMATCH[2]}")${BASH_REMATCH[5]}"
+            done
+            ;;
+        esac
+        val[$key]=$v
     done
     local cfg=$XMTEST_TMP/$name.cfg
     : > "$cfg"
@@ -286,10 +312,11 @@ block_state() {
 }
 
 # block_attach DOMAIN BACKDEV VDEV: `xm block-attach D BACKDEV VDEV w`, then wait up to 10 s
-# for the device's state to become 4 (Connected).
+# for the device's state to become 4 (Connected). VDEV goes through xmtest_vdev.
 block_attach() {
-    local dom=$1 vdev=$3
-    xm_status_output block-attach "$1" "$2" "$3" w
+    local dom=$1 vdev
+    vdev=$(xmtest_vdev "$3")
+    xm_status_output block-attach "$1" "$2" "$vdev" w
     [ "$status" = 0 ] || FAIL "xm block-attach returned invalid $status != 0"
     _block_connected() { [ "$(block_state "$dom" "$vdev")" = 4 ]; }
     poll_until 10 _block_connected || FAIL "block-attach failed: device did not switch to Connected state"
@@ -298,11 +325,57 @@ block_attach() {
 # block_detach DOMAIN VDEV: `xm block-detach D VDEV`, then wait up to 10 s for its line to
 # disappear from block-list.
 block_detach() {
-    local dom=$1 vdev=$2
-    xm_status_output block-detach "$1" "$2"
+    local dom=$1 vdev
+    vdev=$(xmtest_vdev "$2")
+    xm_status_output block-detach "$1" "$vdev"
     [ "$status" = 0 ] || FAIL "xm block-detach returned invalid $status != 0"
     _block_gone() { [ "$(block_state "$dom" "$vdev")" = 0 ]; }
     poll_until 10 _block_gone || FAIL "block-detach failed: device did not disappear"
+}
+
+# guest_partitions DOMAIN [NAME | !NAME ...]: what the guest shows of its disks, in
+# $guest_output: /proc/partitions, or on QEMU a line "<Xen name> <guest name>" per virtio
+# disk (lib/driver.sh: xmtest_guest_partitions_cmd). With NAMEs, polls up to 10 s until
+# every NAME shows and no !NAME does: a Xen frontend was connected when xenbus said so,
+# while a real guest probes a hot-plugged disk (or lets an ejected one go) a little after
+# QEMU has answered. The case then checks $guest_output as xm-test did.
+guest_partitions() {
+    local dom=$1
+    shift
+    _partitions_as_wanted() {
+        local w
+        guest_run "$dom" "$(xmtest_guest_partitions_cmd)" || FAIL "$guest_error"
+        for w in "$@"; do
+            case "$w" in
+            !*) [[ " $(echo $guest_output) " != *" ${w#!} "* ]] || return 1 ;;
+            *) [[ " $(echo $guest_output) " == *" $w "* ]] || return 1 ;;
+            esac
+        done
+    }
+    if [ $# -gt 0 ]; then
+        poll_until 10 _partitions_as_wanted "$@"
+    else
+        _partitions_as_wanted
+    fi
+    return 0
+}
+
+# guest_disk_dev DOMAIN VDEV: sets GUEST_DEV to the guest's device node for the disk the
+# case attached as VDEV: /dev/VDEV on Xen and the simulated host, /dev/vdX on QEMU (found by
+# its serial number, the target). FAILs if the guest has no such disk.
+guest_disk_dev() {
+    local vdev line
+    vdev=$(xmtest_vdev "$2")
+    if [ "$XMTEST_DRIVER" != qemu ]; then
+        GUEST_DEV=/dev/$vdev
+        return 0
+    fi
+    guest_partitions "$1" "$vdev"
+    GUEST_DEV=
+    while read -r line; do
+        [ "${line%% *}" = "$vdev" ] && GUEST_DEV=/dev/${line##* }
+    done <<< "$guest_output"
+    [ -n "$GUEST_DEV" ] || FAIL "the guest has no disk $vdev ($guest_output)"
 }
 
 # xmtest_ramdisk NAME [MiB]: a stand-in for /dev/NAME (/dev/ram0, /dev/ram1 of xm-test's
@@ -341,8 +414,22 @@ guest_run() {
 
 # guest_mem DOMAIN: sets GUEST_MEM to the guest's memory in MiB from /proc/xen/balloon's
 # "Current allocation" (get_mem_from_domU); FAILs on a console error or a malformed line.
+# A QEMU guest has no /proc/xen: there the guest's allocation is the memory it was started
+# with (maxmem of `xm list --long`, QEMU's -m) less what its balloon driver holds for the
+# host (balloon_inflate - balloon_deflate pages of 4 KiB in the guest's /proc/vmstat).
 guest_mem() {
     local kb
+    if [ "$XMTEST_DRIVER" = qemu ]; then
+        local max inflate deflate
+        max=$("$XM" list --long "$1" 2>/dev/null | sed -n -E 's/^[[:space:]]*\(maxmem ([0-9]+)\).*/\1/p' | head -n 1)
+        [[ "$max" =~ ^[0-9]+$ ]] || FAIL "xm list --long $1 shows no maxmem"
+        guest_run "$1" "grep -E '^balloon_(inflate|deflate) ' /proc/vmstat" || FAIL "$guest_error"
+        inflate=$(printf '%s\n' "$guest_output" | sed -n -E 's/^balloon_inflate ([0-9]+)$/\1/p')
+        deflate=$(printf '%s\n' "$guest_output" | sed -n -E 's/^balloon_deflate ([0-9]+)$/\1/p')
+        [ -n "$inflate" ] && [ -n "$deflate" ] || FAIL "Invalid domU balloon counters"
+        GUEST_MEM=$(( (max * 1024 - (inflate - deflate) * 4) / 1024 ))
+        return 0
+    fi
     guest_run "$1" "cat /proc/xen/balloon" || FAIL "$guest_error"
     kb=$(printf '%s\n' "$guest_output" | sed -n -E 's/^Current allocation:[[:space:]]+([0-9]+)[[:space:]]kB.*/\1/p' | head -n 1)
     [ -n "$kb" ] || FAIL "Invalid domU meminfo line"
@@ -367,15 +454,16 @@ net_state() {
     echo "${st:-0}"
 }
 
-# network_attach DOMAIN: `xm network-attach D`; the guest must then have one more eth.
+# network_attach DOMAIN: `xm network-attach D`; the guest must then have one more eth
+# (polled up to 10 s: a real guest probes the new NIC a little after QEMU has answered).
 network_attach() {
-    local before
+    local before dom=$1
     count_eth "$1"
     before=$ETH_COUNT
     xm_status_output network-attach "$1"
     [ "$status" = 0 ] || FAIL "xm network-attach returned invalid $status != 0"
-    count_eth "$1"
-    [ "$ETH_COUNT" = $((before + 1)) ] || FAIL "Network device is not actually connected to domU"
+    _eth_more() { count_eth "$dom"; [ "$ETH_COUNT" = $((before + 1)) ]; }
+    poll_until 10 _eth_more || FAIL "Network device is not actually connected to domU"
 }
 
 # network_detach DOMAIN IDX: `xm network-detach D IDX`; wait up to 10 s for it to leave
@@ -388,8 +476,8 @@ network_detach() {
     [ "$status" = 0 ] || FAIL "xm network-detach returned invalid $status != 0"
     _net_gone() { [ "$(net_state "$dom" "$idx")" = 0 ]; }
     poll_until 10 _net_gone || FAIL "network-detach failed: device did not disappear"
-    count_eth "$1"
-    [ "$ETH_COUNT" = $((before - 1)) ] || FAIL "Network device was not actually disconnected from domU"
+    _eth_less() { count_eth "$dom"; [ "$ETH_COUNT" = $((before - 1)) ]; }
+    poll_until 10 _eth_less || FAIL "Network device was not actually disconnected from domU"
 }
 
 # ---- misc --------------------------------------------------------------------------------
@@ -409,15 +497,17 @@ poll_until() {
 # guest_mark_boot DOMAIN / wait_rebooted DOMAIN SECONDS: xm-test slept a fixed 15 or 20 s
 # after `xm reboot` (which returns before the guest has rebooted). Instead, a shell variable
 # is set in the guest before the reboot; the reboot is over once the console answers from a
-# fresh shell that does not have it (polled up to SECONDS, scaled).
+# fresh shell that does not have it (polled up to SECONDS, at least XMTEST_REBOOT_TIMEOUT,
+# scaled: a TCG guest takes 10-12 s to reboot on a busy machine).
 guest_mark_boot() {
     guest_run "$1" "XMTEST_BOOTED=old" || FAIL "$guest_error"
 }
 
 wait_rebooted() {
-    local dom=$1
+    local dom=$1 secs=$2
+    [ "$secs" -ge "$XMTEST_REBOOT_TIMEOUT" ] || secs=$XMTEST_REBOOT_TIMEOUT
     _fresh_shell() { guest_run "$dom" "echo x\$XMTEST_BOOTED" && [ "$guest_output" = x ]; }
-    poll_until "$2" _fresh_shell
+    poll_until "$secs" _fresh_shell
 }
 
 # as_nobody COMMAND...: run COMMAND as user nobody (xm-test's becomeNonRoot); SKIP when not

@@ -13,7 +13,7 @@ guest_run "$name" "ls" || FAIL "$guest_error"
 
 block_attach "$name" "phy:$ram1" xvda1
 
-guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+guest_partitions "$name" xvda1
 xm_status_output shutdown "$name"
 
 [[ "$guest_output" == *xvda1* ]] || FAIL "Device is not actually connected to the domU"

@@ -21,7 +21,7 @@ for i in $(seq 0 9); do
     if [ "$i" -gt 0 ] && [ "$status" = 0 ]; then
         FAIL "xm block-attach (repeat) returned invalid $status > 0"
     fi
-    guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+    guest_partitions "$name" xvda1
     [[ "$guest_output" == *xvda1* ]] || FAIL "Device is not actually attached to domU"
 done
 

@@ -14,11 +14,11 @@ guest_run "$name" "ls" || FAIL "$guest_error"
 
 for i in $(seq 0 9); do
     block_attach "$name" "phy:$ram1" xvda1
-    guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+    guest_partitions "$name" xvda1
     [[ "$guest_output" == *xvda1* ]] || FAIL "Failed to attach block device: /proc/partitions does not show that!"
 
     block_detach "$name" xvda1
-    guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+    guest_partitions "$name" '!xvda1'
     [[ "$guest_output" != *xvda1* ]] || FAIL "Failed to dettach block device: /proc/partitions still showing that!"
 done
 

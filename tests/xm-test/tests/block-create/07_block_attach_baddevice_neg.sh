@@ -11,7 +11,7 @@ xm_status_output block-attach "$name" phy:NOT-EXIST xvda1 w
 [ "$status" != 0 ] || FAIL "xm block-attach returned bad status, expected non 0, status is: $status"
 printf '%s' "$output" | grep -qi error || FAIL "xm block-attach returned bad output, expected Error, output is: $output"
 
-guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+guest_partitions "$name"
 xm_status_output shutdown "$name"
 
 [[ "$guest_output" != *xvda1* ]] || FAIL "Non existent Device was connected to the domU"

@@ -20,8 +20,10 @@ guest_run "$name" "mkdir -p /mnt" || FAIL "$guest_error"
 
 for i in $(seq 0 9); do
     block_attach "$name" "phy:$ram1" xvda1
-    guest_run "$name" "mount /dev/xvda1 /mnt" || FAIL "$guest_error"
-    [ "$guest_status" = 0 ] || FAIL "Unable to mount /dev/xvda1 (round $i)"
+    # The guest's node for xvda1: /dev/xvda1 on Xen, /dev/vdX on QEMU (lib/xmtest.sh).
+    guest_disk_dev "$name" xvda1
+    guest_run "$name" "mount $GUEST_DEV /mnt" || FAIL "$guest_error"
+    [ "$guest_status" = 0 ] || FAIL "Unable to mount $GUEST_DEV (xvda1, round $i)"
     if [ "$i" -gt 0 ]; then
         guest_run "$name" "cat /mnt/data" || FAIL "$guest_error"
         [ "$guest_status" = 0 ] && [[ "$guest_output" == *"round-$((i - 1))"* ]] ||             FAIL "Data written in round $((i - 1)) did not persist (got '$guest_output')"
@@ -31,6 +33,8 @@ for i in $(seq 0 9); do
     guest_run "$name" "umount /mnt" || FAIL "$guest_error"
     [ "$guest_status" = 0 ] || FAIL "Unable to umount /mnt (round $i)"
     block_detach "$name" xvda1
+    # The next round's attach must not find the guest still holding this disk.
+    guest_partitions "$name" '!xvda1'
 done
 
 xm_status_output shutdown "$name"

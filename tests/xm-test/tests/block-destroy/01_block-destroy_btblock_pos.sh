@@ -1,7 +1,8 @@
 #!/bin/bash
 # xm-test block-destroy/01_block-destroy_btblock_pos: a disk from the config (phy:/dev/ram0
 # as hda1) is detached by its device number (`xm block-detach D 769`); the guest's
-# /proc/partitions no longer shows hda1.
+# /proc/partitions no longer shows hda1. On QEMU hda1 is xvda1 (lib/driver.sh: xmtest_vdev),
+# device number 51713.
 . "$(dirname "$0")/../../lib/xmtest.sh"
 
 # /dev/ram0, /dev/ram1 of xm-test's dom0: regular files in the case's temp dir
@@ -9,17 +10,18 @@
 ram0=$(xmtest_ramdisk ram0)
 
 name=$(xmtest_name)
+vdev=$(xmtest_vdev hda1)
 xmtest_create "$name" "disk = ['phy:$ram0,hda1,w']" || FAIL "Unable to create domain"
 
 # "cat /proc/partitions | grep hda1" on the guest: the simulated shell has no pipes, so
 # dom0 greps the output.
-guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
-[[ "$guest_output" == *hda1* ]] || FAIL "block device isn't attached; can't detach!"
+guest_partitions "$name" "$vdev"
+[[ "$guest_output" == *"$vdev"* ]] || FAIL "block device isn't attached; can't detach!"
 
-xm_status_output block-detach "$name" 769
+xm_status_output block-detach "$name" "$(blkdev_number "$vdev")"
 [ "$status" = 0 ] || FAIL "block-detach returned invalid $status != 0"
 
-guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+guest_partitions "$name" "!$vdev"
 xm_status_output shutdown "$name"
 
-[[ "$guest_output" != *hda1* ]] || FAIL "domU reported block device still connected!"
+[[ "$guest_output" != *"$vdev"* ]] || FAIL "domU reported block device still connected!"

@@ -11,11 +11,11 @@ name=$(xmtest_name)
 xmtest_create "$name" || FAIL "Unable to create domain"
 
 block_attach "$name" "phy:$ram0" xvda1
-guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+guest_partitions "$name" xvda1
 [[ "$guest_output" == *xvda1* ]] || FAIL "Failed to verify that block dev is attached"
 
 block_detach "$name" xvda1
-guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+guest_partitions "$name" '!xvda1'
 xm_status_output shutdown "$name"
 
 [[ "$guest_output" != *xvda1* ]] || FAIL "block-detach failed to detach block device"

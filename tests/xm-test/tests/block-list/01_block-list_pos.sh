@@ -15,6 +15,6 @@ xm_status_output block-list "$id"
 [ "$status" = 0 ] || FAIL "xm block-list returned bad status, expected 0, status is $status"
 [[ "$output" == *51713* ]] || FAIL "Fail to list block device"
 
-guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+guest_partitions "$name" xvda1
 xm_status_output shutdown "$name"
 [[ "$guest_output" == *xvda1* ]] || FAIL "Failed to verify that block dev is attached on DomainU"

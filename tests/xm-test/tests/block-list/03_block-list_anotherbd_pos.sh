@@ -22,6 +22,6 @@ xm_status_output block-list "$id"
 [ "$status" = 0 ] || FAIL "xm block-list returned bad status, expected 0, status is $status"
 [[ "$output" == *51713* && "$output" == *51714* ]] || FAIL "Fail to list all block devices after attaching another block device"
 
-guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
+guest_partitions "$name" xvda1 xvda2
 xm_status_output shutdown "$name"
 [[ "$guest_output" == *xvda1* && "$guest_output" == *xvda2* ]] || FAIL "Failed to verify that block dev is attached on DomainU"

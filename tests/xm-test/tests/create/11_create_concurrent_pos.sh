@@ -1,13 +1,16 @@
 #!/bin/bash
 # xm-test create/11_create_concurrent_pos: start min(free_memory / 32, 50) domains of 32 MiB
 # (SKIP if fewer than 5 fit), each answering on its console, then run 'ls' on five of them
-# picked at random.
+# picked at random. The driver may ask for more memory per domain (XMTEST_MIN_MEM, 72 MiB
+# for a real kernel) and cap the count (XMTEST_MAX_GUESTS, 5 TCG guests on QEMU).
 # xmtest-timeout: 900
 . "$(dirname "$0")/../../lib/xmtest.sh"
 
 MIN_DOMS=5
 MAX_DOMS=50
 MEM_PER_DOM=32
+[ "$XMTEST_MIN_MEM" -le "$MEM_PER_DOM" ] || MEM_PER_DOM=$XMTEST_MIN_MEM
+[ "$XMTEST_MAX_GUESTS" -ge "$MAX_DOMS" ] || MAX_DOMS=$XMTEST_MAX_GUESTS
 
 free_mem=$(getInfo free_memory)
 NUM_DOMS=$(( ${free_mem:-0} / MEM_PER_DOM ))

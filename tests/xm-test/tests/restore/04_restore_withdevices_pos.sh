@@ -22,8 +22,10 @@ xmtest_create "$name" "disk = ['phy:$ram0,hda1,w', 'phy:$ram1,hdb2,w']" "vif = [
 guest_run "$name" "foo=bar" || FAIL "$guest_error"
 if [ "$XMTEST_GUEST_FS" = 1 ]; then
     for d in hda1:/mnt/a hdb2:/mnt/b; do
-        guest_run "$name" "mkdir -p ${d#*:} && mount /dev/${d%%:*} ${d#*:}" || FAIL "$guest_error"
-        [ "$guest_status" = 0 ] || FAIL "Unable to mount /dev/${d%%:*}"
+        # The guest's node: /dev/hda1 on Xen, /dev/vdX on QEMU (lib/xmtest.sh).
+        guest_disk_dev "$name" "${d%%:*}"
+        guest_run "$name" "mkdir -p ${d#*:} && mount $GUEST_DEV ${d#*:}" || FAIL "$guest_error"
+        [ "$guest_status" = 0 ] || FAIL "Unable to mount $GUEST_DEV (${d%%:*})"
         guest_run "$name" "echo bar > ${d#*:}/foo" || FAIL "$guest_error"
         [ "$guest_status" = 0 ] || FAIL "Unable to write to block device ${d%%:*}!"
     done
@@ -57,9 +59,9 @@ if [ "$XMTEST_GUEST_FS" = 1 ]; then
         [ "$guest_status" = 0 ] && [[ "$guest_output" == *bar* ]] || FAIL "Unable to read from block device ($m)"
     done
 else
-    guest_run "$name" "cat /proc/partitions" || FAIL "$guest_error"
-    [[ "$guest_output" == *hda1* ]] || FAIL "hda1 missing from /proc/partitions after restore"
-    [[ "$guest_output" == *hdb2* ]] || FAIL "hdb2 missing from /proc/partitions after restore"
+    guest_partitions "$name"
+    [[ "$guest_output" == *"$(xmtest_vdev hda1)"* ]] || FAIL "hda1 missing from /proc/partitions after restore"
+    [[ "$guest_output" == *"$(xmtest_vdev hdb2)"* ]] || FAIL "hdb2 missing from /proc/partitions after restore"
 fi
 
 xm_status_output destroy "$name"
