@@ -233,7 +233,8 @@ void qemu_process_stop_detached(api_ctx *ctx, domain_obj *dom, qemu_dom *p);
  * free dom->priv (set to NULL). Never fails (a process that cannot be killed is logged). */
 void qemu_process_stop(api_ctx *ctx, domain_obj *dom);
 /* Close dom's monitor and console, leaving QEMU running (driver close: no callback may
- * run once the driver is gone). For api_domain_foreach. */
+ * run once the driver is gone), except the QEMU of an unfinished incoming migration, which
+ * is killed. For api_domain_foreach. */
 void qemu_process_disconnect(domain_obj *dom, void *opaque);
 /* Last lines of the guest's QEMU stderr log (for faults); caller frees; "" if none. */
 char *qemu_process_log_tail(const char *dir, size_t max);

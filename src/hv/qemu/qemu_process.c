@@ -593,6 +593,14 @@ void qemu_process_disconnect(domain_obj *dom, void *opaque)
     p->mon = NULL;
     qemu_console_close(p->con);
     p->con = NULL;
+    /* An inactive domain with a QEMU is an incoming migration still waiting for its
+     * finish: no status file records it, so no daemon would ever find it again. */
+    if (!domain_state_is_active(dom->state) && p->pid > 0) {
+        log_warn("qemu: discarding the unfinished incoming migration of '%s'", dom->def->name);
+        kill(p->pid, SIGKILL);
+        qemu_wait_exit(p, 5000);
+        qemu_remove_runtime_files(p->dir);
+    }
 }
 
 void qemu_domain_priv_free(void *priv)
