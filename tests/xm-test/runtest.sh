@@ -9,7 +9,10 @@
 # plus the REASON lines of those that did not pass). Writes REPORT.output (every case's
 # full log), REPORT.passfail and REPORT.summary (REPORT defaults to ./xmtest), ends with
 # xm-test's execution summary and exits nonzero if any case FAILed or XPASSed. The daemon
-# is stopped by its PID at the end, on errors and on Ctrl-C.
+# is stopped by its PID at the end, on errors and on Ctrl-C. With XMTEST_DRIVER=qemu it
+# first builds the test guest (SKIP and exit 77 only if QEMU cannot run at all or the
+# guest's packages cannot be fetched), destroys every guest before stopping the daemon and
+# fails on any QEMU of the run left behind (killed by its PID).
 #
 #   -g GROUP  a file of grouptest/ (or a path with a /): lines `group [case ...]`
 #   -q        quiet: print only the lines of cases that did not pass, and the summary
@@ -25,7 +28,7 @@ group=default
 quiet=no
 
 usage() {
-    sed -n '4,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '4,/^set -u$/p' "$0" | sed -e '/^set -u$/d' -e 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -114,12 +117,13 @@ cleanup() {
             kill -KILL "$xend_pid" 2>/dev/null
         fi
         wait "$xend_pid" 2>/dev/null
+        xmtest_loops_detach "$TMP"
         # Any QEMU of this run still alive (its command line names the run's temp dir) is
         # a leak: killed by its PID and reported.
         local pid
         for pid in $(stray_qemus); do
             echo "runtest.sh: QEMU pid $pid of this run still ran after xend stopped;" \
-                "killing it: $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c 1-200)" >&2
+                "killing it: $(tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | cut -c 1-200)" >&2
             kill -KILL "$pid" 2>/dev/null
             [ "$rc" != 0 ] || rc=1
         done
@@ -145,7 +149,7 @@ destroy_guests() {
 stray_qemus() {
     local p argv0
     for p in /proc/[0-9]*; do
-        argv0=$(tr '\0' '\n' < "$p/cmdline" 2>/dev/null | head -n 1)
+        argv0=$(tr '\0' '\n' 2>/dev/null < "$p/cmdline" | head -n 1)
         case "${argv0##*/}" in qemu-system*) ;; *) continue ;; esac
         grep -qF -- "$TMP/" "$p/cmdline" 2>/dev/null || continue
         [ "$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "$p/status" 2>/dev/null)" = Z ] && continue
@@ -275,6 +279,7 @@ run_case() {
     wait "$case_pid"
     rc=$?
     case_pid=
+    xmtest_loops_detach "$TMP/cases/$c"
     case $rc in
     0) kind=PASS ;;
     77) kind=SKIP ;;

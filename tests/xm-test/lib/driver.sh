@@ -22,6 +22,9 @@
 #   XMTEST_GUEST_JOBS        1 if the guest shell runs background jobs and gzip
 #   XMTEST_DISK_DIR          where stand-ins for /dev/ram0, /dev/ram1 are created
 #                            (default: the test's own temp dir)
+#   XMTEST_PHY_BLOCK         1 if a phy: disk must be a block device (QEMU opens it with
+#                            host_device, which refuses a regular file): the stand-ins
+#                            are then loop devices over the files
 #   XMTEST_DEFAULT_MEM       XmTestDomain's memory in MiB (xm-test: 64; the test guest's
 #                            kernel needs at least 72, so 128 on QEMU)
 #   XMTEST_MIN_MEM           the least memory a guest boots with (create/15, the concurrent
@@ -38,6 +41,10 @@
 #   XMTEST_KERNEL_ARGS       kernel command line every XmTestDomain starts with; a case's
 #                            own `extra` is appended to it (QEMU: the serial console)
 #   XMTEST_ROOT              XmTestDomain's default root ("" for none)
+#   XMTEST_DMESG_TAG         what starts the host console's lines in `xm dmesg`: Xen's
+#                            hypervisor wrote "(XEN)"; a QEMU host has no hypervisor
+#                            console, and the QEMU driver's ring holds xend's own lines
+#                            about the host, "(XEND) [time] ..."
 #   XMTEST_VCPU_UNPLUG       1 if `xm vcpu-set` may lower a running guest's vCPUs (QEMU
 #                            under TCG refuses by design: an unplug corrupts QEMU 7.2)
 
@@ -53,6 +60,7 @@ memory_mib = 4096"}
     # The simulated guest's shell has no filesystems, no job control and no gzip.
     XMTEST_GUEST_FS=${XMTEST_GUEST_FS:-0}
     XMTEST_GUEST_JOBS=${XMTEST_GUEST_JOBS:-0}
+    XMTEST_PHY_BLOCK=${XMTEST_PHY_BLOCK:-0}
     XMTEST_DEFAULT_MEM=${XMTEST_DEFAULT_MEM:-64}
     XMTEST_MIN_MEM=${XMTEST_MIN_MEM:-32}
     XMTEST_SAFE_MEM=${XMTEST_SAFE_MEM:-32}
@@ -61,6 +69,7 @@ memory_mib = 4096"}
     XMTEST_KERNEL_ARGS=${XMTEST_KERNEL_ARGS-}
     XMTEST_ROOT=${XMTEST_ROOT-/dev/ram0}
     XMTEST_VCPU_UNPLUG=${XMTEST_VCPU_UNPLUG:-1}
+    XMTEST_DMESG_TAG=${XMTEST_DMESG_TAG:-"(XEN)"}
     ;;
 qemu)
     XMTEST_HOST_CONFIG_TEXT=${XMTEST_HOST_CONFIG_TEXT:-"accel = tcg"}
@@ -69,6 +78,7 @@ qemu)
     XMTEST_REBOOT_TIMEOUT=${XMTEST_REBOOT_TIMEOUT:-60}
     XMTEST_GUEST_FS=${XMTEST_GUEST_FS:-1}
     XMTEST_GUEST_JOBS=${XMTEST_GUEST_JOBS:-1}
+    XMTEST_PHY_BLOCK=${XMTEST_PHY_BLOCK:-1}
     XMTEST_DEFAULT_MEM=${XMTEST_DEFAULT_MEM:-128}
     XMTEST_MIN_MEM=${XMTEST_MIN_MEM:-72}
     XMTEST_SAFE_MEM=${XMTEST_SAFE_MEM:-96}
@@ -79,6 +89,7 @@ qemu)
     XMTEST_KERNEL_ARGS=${XMTEST_KERNEL_ARGS-"console=ttyS0 quiet panic=-1"}
     XMTEST_ROOT=${XMTEST_ROOT-}
     XMTEST_VCPU_UNPLUG=${XMTEST_VCPU_UNPLUG:-0}
+    XMTEST_DMESG_TAG=${XMTEST_DMESG_TAG:-"(XEND)"}
     ;;
 *)
     echo "xm-test: unknown XMTEST_DRIVER '$XMTEST_DRIVER' (test or qemu)" >&2
@@ -86,9 +97,9 @@ qemu)
     ;;
 esac
 export XMTEST_DRIVER XMTEST_HOST_CONFIG_TEXT XMTEST_BOOT_TIMEOUT XMTEST_CONSOLE_TIMEOUT \
-       XMTEST_REBOOT_TIMEOUT XMTEST_GUEST_FS XMTEST_GUEST_JOBS XMTEST_DEFAULT_MEM \
+       XMTEST_REBOOT_TIMEOUT XMTEST_GUEST_FS XMTEST_GUEST_JOBS XMTEST_PHY_BLOCK XMTEST_DEFAULT_MEM \
        XMTEST_MIN_MEM XMTEST_SAFE_MEM XMTEST_BALLOON_MIN XMTEST_MAX_GUESTS XMTEST_KERNEL_ARGS XMTEST_ROOT \
-       XMTEST_VCPU_UNPLUG
+       XMTEST_VCPU_UNPLUG XMTEST_DMESG_TAG
 
 # Lines added to the private daemon's xend.conf (runtest.sh writes the rest).
 xmtest_driver_daemon_config() {
@@ -191,4 +202,16 @@ xmtest_guest_partitions_cmd() {
     else
         echo 'cat /proc/partitions'
     fi
+}
+
+# xmtest_loops_detach DIR: detach every loop device whose backing file is under DIR (the
+# stand-ins xmtest_ramdisk made). One a QEMU still holds goes once that QEMU lets it go
+# (losetup -d then only marks it autoclear).
+xmtest_loops_detach() {
+    command -v losetup >/dev/null 2>&1 || return 0
+    local dev file
+    while read -r dev file; do
+        case "$file" in "$1"/*) losetup -d "$dev" 2>/dev/null ;; esac
+    done < <(losetup -n -l -O NAME,BACK-FILE 2>/dev/null)
+    return 0
 }

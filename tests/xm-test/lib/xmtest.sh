@@ -15,12 +15,11 @@ XMTEST_SLOW=${XMTEST_SLOW:-1}
 TEST_NAME=$(basename "$0" .sh)
 if [ -z "${XMTEST_TMP:-}" ]; then
     XMTEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/xmtest-case.XXXXXX")
-    trap 'rm -rf "$XMTEST_TMP"' EXIT
+    trap 'xmtest_loops_detach "$XMTEST_TMP"; rm -rf "$XMTEST_TMP"' EXIT
 fi
 export XM XMTEST_SLOW XMTEST_TMP
 XMTEST_CMD_TIMEOUT=${XMTEST_CMD_TIMEOUT:-120}
 _xmtest_start=$(date +%s)
-_xmtest_names=0
 
 # Inside $(...) stdout is captured: the REASON then goes to stderr, which runtest.sh logs
 # too, and the subshell's status (255/77) is left for the caller to pass on.
@@ -102,9 +101,12 @@ neg_expect_anywhere() {
 # ---- XmTestDomain ------------------------------------------------------------------------
 
 # xmtest_name [SUFFIX]: XmTestDomain's default name `<test>-<unixtime>`; later calls in the
-# same case get -2, -3, ... so that several default domains do not collide.
+# same case get -2, -3, ... so that several default domains do not collide. The count is
+# kept in a file of the case's temp dir: cases call this in $(...), a subshell.
 xmtest_name() {
-    _xmtest_names=$((_xmtest_names + 1))
+    local f=$XMTEST_TMP/.xmtest-names
+    _xmtest_names=$(( $(cat "$f" 2>/dev/null || echo 0) + 1 ))
+    echo "$_xmtest_names" > "$f"
     if [ "$_xmtest_names" = 1 ]; then
         echo "${TEST_NAME}-${_xmtest_start}$1"
     else
@@ -378,13 +380,33 @@ guest_disk_dev() {
     [ -n "$GUEST_DEV" ] || FAIL "the guest has no disk $vdev ($guest_output)"
 }
 
-# xmtest_ramdisk NAME [MiB]: a stand-in for /dev/NAME (/dev/ram0, /dev/ram1 of xm-test's
-# dom0): a zero-filled regular file of MiB (default 4) in the case's temp dir. Prints its
-# path.
-xmtest_ramdisk() {
+# xmtest_ramdisk_file NAME [MiB]: a stand-in for /dev/NAME (/dev/ram0, /dev/ram1 of
+# xm-test's dom0) as a file: disk: a zero-filled regular file of MiB (default 4) in the
+# case's temp dir. Prints its path.
+xmtest_ramdisk_file() {
     local path=${XMTEST_DISK_DIR:-$XMTEST_TMP}/$1
     [ -e "$path" ] || truncate -s "${2:-4}M" "$path"
     echo "$path"
+}
+
+# xmtest_ramdisk NAME [MiB]: the stand-in for /dev/NAME as a phy: disk: the file of
+# xmtest_ramdisk_file, or where a phy: disk must be a block device (XMTEST_PHY_BLOCK=1) a
+# loop device over that file (the same one for the same NAME; runtest.sh detaches it after
+# the case). SKIPs when no loop device can be set up (not root). Prints the path; use it as
+# `ram1=$(xmtest_ramdisk ram1) || exit`, which passes the SKIP on.
+xmtest_ramdisk() {
+    local path dev
+    path=$(xmtest_ramdisk_file "$@")
+    if [ "$XMTEST_PHY_BLOCK" != 1 ]; then
+        echo "$path"
+        return 0
+    fi
+    dev=$(losetup -n -O NAME -j "$path" 2>/dev/null | head -n 1)
+    if [ -z "$dev" ]; then
+        dev=$(losetup -f --show "$path" 2>&1) ||
+            SKIP "a phy: disk on driver $XMTEST_DRIVER must be a block device, and no loop device can be set up for $path: $dev"
+    fi
+    echo "$dev"
 }
 
 # ---- guest console (Console.py) ----------------------------------------------------------

@@ -5,7 +5,7 @@
 
 # /dev/ram0, /dev/ram1 of xm-test's dom0: regular files in the case's temp dir
 # (lib/xmtest.sh: xmtest_ramdisk), given as phy: like the originals.
-ram1=$(xmtest_ramdisk ram1)
+ram1=$(xmtest_ramdisk ram1) || exit
 
 name=$(xmtest_name)
 xmtest_create "$name" || FAIL "$output"

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../../lib/xmtest.sh"
 
 # /dev/ram1 of xm-test's dom0: a regular file in the case's temp dir, attached as file:.
-ram1=$(xmtest_ramdisk ram1)
+ram1=$(xmtest_ramdisk_file ram1)
 
 name=$(xmtest_name)
 xmtest_create "$name" || FAIL "$output"

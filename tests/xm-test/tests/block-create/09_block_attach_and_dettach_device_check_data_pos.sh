@@ -11,7 +11,7 @@
 
 # /dev/ram0, /dev/ram1 of xm-test's dom0: regular files in the case's temp dir
 # (lib/xmtest.sh: xmtest_ramdisk), given as phy: like the originals.
-ram1=$(xmtest_ramdisk ram1 16)
+ram1=$(xmtest_ramdisk ram1 16) || exit
 mke2fs -q -F "$ram1" >/dev/null 2>&1 || mkfs -t ext2 -F "$ram1" >/dev/null 2>&1 || FAIL "Unable to make a filesystem on $ram1"
 
 name=$(xmtest_name)

@@ -6,7 +6,7 @@
 
 # /dev/ram0, /dev/ram1 of xm-test's dom0: regular files in the case's temp dir
 # (lib/xmtest.sh: xmtest_ramdisk), given as phy: like the originals.
-ram0=$(xmtest_ramdisk ram0)
+ram0=$(xmtest_ramdisk ram0) || exit
 
 checkBlockList() {
     xm_status_output block-list "$name"
@@ -22,6 +22,9 @@ checkXmLongList() {
 
 name=$(xmtest_name)
 xmtest_create "$name" || FAIL "$output"
+# A Xen backend let a device go whatever the guest did; a real guest must be up to release
+# a disk (ACPI eject under QEMU), so wait for its shell first.
+guest_run "$name" "true" || FAIL "$guest_error"
 
 xm_status_output block-attach "$name" "phy:$ram0" xvda1 w
 [ "$status" = 0 ] || FAIL "block-attach failed"

@@ -5,8 +5,8 @@
 
 # /dev/ram0, /dev/ram1 of xm-test's dom0: regular files in the case's temp dir
 # (lib/xmtest.sh: xmtest_ramdisk), given as phy: like the originals.
-ram0=$(xmtest_ramdisk ram0)
-ram1=$(xmtest_ramdisk ram1)
+ram0=$(xmtest_ramdisk ram0) || exit
+ram1=$(xmtest_ramdisk ram1) || exit
 
 name=$(xmtest_name)
 xmtest_create "$name" "disk = ['phy:$ram0,xvda1,w']" || FAIL "Unable to create domain"
