@@ -17,7 +17,7 @@
 #   XMTEST_CONSOLE_TIMEOUT   seconds guest.py waits for one command (XmConsole's 30)
 #   XMTEST_REBOOT_TIMEOUT    least seconds a case waits for a rebooted guest's console (the
 #                            cases' own 15 or 20 s of xm-test are too short for a TCG reboot,
-#                            which takes 10-12 s on a busy machine)
+#                            which takes 10-20 s on a busy machine)
 #   XMTEST_GUEST_FS          1 if the guest can mkfs/mount/write files on a disk
 #   XMTEST_GUEST_JOBS        1 if the guest shell runs background jobs and gzip
 #   XMTEST_DISK_DIR          where stand-ins for /dev/ram0, /dev/ram1 are created

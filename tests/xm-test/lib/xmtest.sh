@@ -520,7 +520,7 @@ poll_until() {
 # after `xm reboot` (which returns before the guest has rebooted). Instead, a shell variable
 # is set in the guest before the reboot; the reboot is over once the console answers from a
 # fresh shell that does not have it (polled up to SECONDS, at least XMTEST_REBOOT_TIMEOUT,
-# scaled: a TCG guest takes 10-12 s to reboot on a busy machine).
+# scaled: a TCG guest takes 10-20 s to reboot on a busy machine).
 guest_mark_boot() {
     guest_run "$1" "XMTEST_BOOTED=old" || FAIL "$guest_error"
 }
