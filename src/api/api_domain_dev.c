@@ -310,14 +310,6 @@ static int def_check_new_device(const domain_def *def, const domain_disk *disk,
     return 0;
 }
 
-static xmlrpc_value *device_event(const char *kind, const char *id)
-{
-    xmlrpc_value *extra = xmlrpc_struct();
-    xmlrpc_struct_set(extra, "device", xmlrpc_string(id));
-    xmlrpc_struct_set(extra, "kind", xmlrpc_string(kind));
-    return extra;
-}
-
 xmlrpc_value *api_domain_attach_device(xmlrpc_caller *caller, const xmlrpc_value *params,
                                        void *data)
 {
@@ -385,7 +377,7 @@ xmlrpc_value *api_domain_attach_device(xmlrpc_caller *caller, const xmlrpc_value
             char mac[18];
             domain_mac_format(nic.mac, mac);
             api_event_domain(ctx, dom, "device", "added", "config",
-                             device_event(kind, is_disk ? disk.target : mac));
+                             api_event_device_extra(kind, is_disk ? disk.target : mac));
         }
     }
     domain_disk_clear(&disk);
@@ -467,7 +459,7 @@ xmlrpc_value *api_domain_detach_device(xmlrpc_caller *caller, const xmlrpc_value
         domain_def_free(backup);
         if (rc == 0 && !live)
             api_event_domain(ctx, dom, "device", "removed", "config",
-                             device_event(cfg_disk ? "disk" : "interface", id));
+                             api_event_device_extra(cfg_disk ? "disk" : "interface", id));
     }
     return api_dom_end(ctx, dom, rc, false);
 }

@@ -460,6 +460,14 @@ void api_domain_release_id(api_ctx *ctx, domain_obj *dom)
 
 /* ---- events and state ---- */
 
+xmlrpc_value *api_event_device_extra(const char *kind, const char *id)
+{
+    xmlrpc_value *extra = xmlrpc_struct();
+    xmlrpc_struct_set(extra, "device", xmlrpc_string(id));
+    xmlrpc_struct_set(extra, "kind", xmlrpc_string(kind));
+    return extra;
+}
+
 void api_event_domain(api_ctx *ctx, domain_obj *dom, const char *type, const char *event,
                       const char *detail, xmlrpc_value *extra)
 {

@@ -174,6 +174,9 @@ void api_job_progress(api_ctx *ctx, domain_obj *dom, uint64_t done, uint64_t tot
 /* Events. Object lock held. extra (may be NULL) is a STRUCT whose members are added. */
 void api_event_domain(api_ctx *ctx, domain_obj *dom, const char *type, const char *event,
                       const char *detail, xmlrpc_value *extra);
+/* The extra members of a "device" event (added/removed): {device: id, kind: "disk" or
+ * "interface"}. A new STRUCT for api_event_domain. */
+xmlrpc_value *api_event_device_extra(const char *kind, const char *id);
 
 /* Migration transport for drivers: call domain.migrate_receive on the xend at uri
  * ("unix:///path", "httpu:///path", "http://host:port/") with the domain XML and the driver's opaque state.

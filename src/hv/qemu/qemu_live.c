@@ -683,14 +683,6 @@ int qemu_domain_set_vcpus(api_ctx *ctx, domain_obj *dom, unsigned n)
 
 /* ---- hot-plug ---- */
 
-static xmlrpc_value *live_device_event(const char *kind, const char *id)
-{
-    xmlrpc_value *extra = xmlrpc_struct();
-    xmlrpc_struct_set(extra, "device", xmlrpc_string(id));
-    xmlrpc_struct_set(extra, "kind", xmlrpc_string(kind));
-    return extra;
-}
-
 static bool live_deleted_match(json_object *data, void *opaque)
 {
     json_object *dev;
@@ -825,7 +817,7 @@ int qemu_domain_attach_disk(api_ctx *ctx, domain_obj *dom, const domain_disk *di
     if (i < sizeof(p->slots.disk))
         p->slots.disk[i] = (uint8_t)slot;
     api_event_domain(ctx, dom, "device", "added", disk->target,
-                     live_device_event("disk", disk->target));
+                     api_event_device_extra("disk", disk->target));
     return 0;
 }
 
@@ -883,7 +875,7 @@ void qemu_domain_disk_gone(api_ctx *ctx, domain_obj *dom, size_t index)
     size_t before = def->ndisks;
     domain_def_remove_disk(def, index);
     qemu_slots_remove_disk(&p->slots, index, before);
-    api_event_domain(ctx, dom, "device", "removed", copy, live_device_event("disk", copy));
+    api_event_domain(ctx, dom, "device", "removed", copy, api_event_device_extra("disk", copy));
     free(copy);
 }
 
@@ -941,7 +933,7 @@ int qemu_domain_attach_nic(api_ctx *ctx, domain_obj *dom, const domain_nic *nic)
     size_t i = domain_def_add_nic(def, nic);
     if (i < sizeof(p->slots.nic))
         p->slots.nic[i] = (uint8_t)slot;
-    api_event_domain(ctx, dom, "device", "added", mac, live_device_event("interface", mac));
+    api_event_domain(ctx, dom, "device", "added", mac, api_event_device_extra("interface", mac));
     return 0;
 }
 
@@ -984,7 +976,7 @@ void qemu_domain_nic_gone(api_ctx *ctx, domain_obj *dom, size_t index)
     size_t before = def->nnics;
     domain_def_remove_nic(def, index);
     qemu_slots_remove_nic(&p->slots, index, before);
-    api_event_domain(ctx, dom, "device", "removed", mac, live_device_event("interface", mac));
+    api_event_domain(ctx, dom, "device", "removed", mac, api_event_device_extra("interface", mac));
 }
 
 /* ---- console and sysrq ---- */

@@ -172,14 +172,6 @@ int test_drv_domain_pin_vcpu(api_ctx *ctx, domain_obj *dom, unsigned vcpu, const
 
 /* The members the API's config-only device events carry too, so a client reads live and
  * config events alike (the detail is the device itself). */
-static xmlrpc_value *test_drv_device_event(const char *kind, const char *id)
-{
-    xmlrpc_value *extra = xmlrpc_struct();
-    xmlrpc_struct_set(extra, "device", xmlrpc_string(id));
-    xmlrpc_struct_set(extra, "kind", xmlrpc_string(kind));
-    return extra;
-}
-
 int test_drv_domain_attach_disk(api_ctx *ctx, domain_obj *dom, const domain_disk *disk)
 {
     test_drv_dom *p = test_drv_dom_get(dom);
@@ -198,7 +190,7 @@ int test_drv_domain_attach_disk(api_ctx *ctx, domain_obj *dom, const domain_disk
                       disk->source ? disk->source : "(no medium)",
                       disk->readonly ? " (read-only)" : "");
     api_event_domain(ctx, dom, "device", "added", disk->target,
-                     test_drv_device_event("disk", disk->target));
+                     api_event_device_extra("disk", disk->target));
     return 0;
 }
 
@@ -217,7 +209,7 @@ int test_drv_domain_detach_disk(api_ctx *ctx, domain_obj *dom, size_t index)
     char *target = xstrdup(def->disks[index].target ? def->disks[index].target : "");
     domain_def_remove_disk(def, index);
     test_drv_dom_klog(p, "blkfront: %s: detached", target);
-    api_event_domain(ctx, dom, "device", "removed", target, test_drv_device_event("disk", target));
+    api_event_domain(ctx, dom, "device", "removed", target, api_event_device_extra("disk", target));
     free(target);
     return 0;
 }
@@ -235,7 +227,7 @@ int test_drv_domain_attach_nic(api_ctx *ctx, domain_obj *dom, const domain_nic *
     domain_def_add_nic(def, nic);
     test_drv_dom_klog(p, "eth%zu: %s NIC, MAC %s, link up", def->nnics - 1,
                       nic->model ? nic->model : "virtio", mac);
-    api_event_domain(ctx, dom, "device", "added", mac, test_drv_device_event("interface", mac));
+    api_event_domain(ctx, dom, "device", "added", mac, api_event_device_extra("interface", mac));
     return 0;
 }
 
@@ -255,7 +247,7 @@ int test_drv_domain_detach_nic(api_ctx *ctx, domain_obj *dom, size_t index)
     domain_mac_format(def->nics[index].mac, mac);
     domain_def_remove_nic(def, index);
     test_drv_dom_klog(p, "eth%zu: MAC %s removed", index, mac);
-    api_event_domain(ctx, dom, "device", "removed", mac, test_drv_device_event("interface", mac));
+    api_event_domain(ctx, dom, "device", "removed", mac, api_event_device_extra("interface", mac));
     return 0;
 }
 
