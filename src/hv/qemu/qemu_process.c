@@ -351,12 +351,20 @@ static int qemu_wait_greeting(domain_obj *dom, qemu_dom *p, int fd)
     }
 }
 
+/* Close monitor and console (no callback runs afterwards); the process is left alone. */
+static void qemu_dom_hang_up(qemu_dom *p)
+{
+    qemu_mon_close(p->mon);
+    p->mon = NULL;
+    qemu_console_close(p->con);
+    p->con = NULL;
+}
+
 static void qemu_dom_free(qemu_dom *p)
 {
     if (!p)
         return;
-    qemu_mon_close(p->mon);
-    qemu_console_close(p->con);
+    qemu_dom_hang_up(p);
     free(p->watch);
     free(p->dir);
     free(p);
@@ -574,10 +582,7 @@ void qemu_process_stop_detached(api_ctx *ctx, domain_obj *dom, qemu_dom *p)
         if (!gone)
             log_error("qemu: QEMU pid %d of '%s' does not die", (int)p->pid, dom->def->name);
     }
-    qemu_mon_close(p->mon);
-    p->mon = NULL;
-    qemu_console_close(p->con);
-    p->con = NULL;
+    qemu_dom_hang_up(p);
     domain_obj_lock(dom);
     qemu_remove_runtime_files(p->dir);
     qemu_dom_free(p);
@@ -589,10 +594,7 @@ void qemu_process_disconnect(domain_obj *dom, void *opaque)
     qemu_dom *p = dom->priv;
     if (!p)
         return;
-    qemu_mon_close(p->mon);
-    p->mon = NULL;
-    qemu_console_close(p->con);
-    p->con = NULL;
+    qemu_dom_hang_up(p);
     /* An inactive domain with a QEMU is an incoming migration still waiting for its
      * finish: no status file records it, so no daemon would ever find it again. */
     if (!domain_state_is_active(dom->state) && p->pid > 0) {
