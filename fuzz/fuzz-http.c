@@ -1,9 +1,15 @@
 /*
  * libFuzzer target for the daemon's HTTP request path: the bytes a client sends on the Unix
  * socket, through HTTP parsing, the XML-RPC pipeline and the real API registry, to the bytes
- * sent back. One server is started for the whole run (small limits, a Unix socket in a
- * private temp directory); each input is written to a fresh socketpair handed to it with
- * server_add_connection(), followed by a half-close, and the reply is read until EOF.
+ * sent back. One server is started for the whole run (small limits, the read-write and
+ * read-only Unix sockets in a private temp directory and a loopback TCP listener that asks
+ * for HTTP Basic users of a password file there); each input is written to a fresh
+ * socketpair handed to one of the three listeners with server_add_connection() (chosen by
+ * the sum of the input's bytes, so mutations move inputs between them), followed by a
+ * half-close, and the reply is read until EOF. The API behind it is real too: the simulated
+ * host (test driver) with its domain store in the temp directory, so state-changing calls
+ * reached with the admin or a write user change real (throw-away) state. The password file has the user "fuzz" with
+ * the password "fuzz" (Authorization: Basic ZnV6ejpmdXp6), admin class.
  *
  * Properties: the server never crashes, leaks or hangs (it answers or closes within
  * FUZZ_HTTP_DEADLINE_MS after the client's half-close), and whatever it sends starts with an
@@ -11,6 +17,7 @@
  * environment the start of every reply is printed (handy when replaying single inputs).
  */
 #include "api/api.h"
+#include "api/driver.h"
 #include "daemon/server.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -22,8 +29,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <crypt.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,8 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static server *fuzz_server;
 static bool fuzz_show;
 static xmlrpc_registry *fuzz_registry;
+static api_ctx *fuzz_ctx;
 static char fuzz_dir[] = "/tmp/xend-fuzz-http-XXXXXX";
 static char fuzz_socket[sizeof(fuzz_dir) + 16];
+static char fuzz_socket_ro[sizeof(fuzz_dir) + 16];
+static char fuzz_passwd[sizeof(fuzz_dir) + 16];
 
 static void fuzz_http_fail(const char *why) __attribute__((noreturn));
 static void fuzz_http_fail(const char *why)
@@ -57,7 +69,16 @@ static void fuzz_http_cleanup(void)
     fuzz_server = NULL;
     xmlrpc_registry_free(fuzz_registry);
     fuzz_registry = NULL;
+    api_ctx_free(fuzz_ctx);
+    fuzz_ctx = NULL;
+    /* The simulated host's store: whatever the inputs defined. */
+    char cmd[sizeof(fuzz_dir) + 32];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'/store", fuzz_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "fuzz-http: could not remove %s/store\n", fuzz_dir);
     unlink(fuzz_socket);
+    unlink(fuzz_socket_ro);
+    unlink(fuzz_passwd);
     rmdir(fuzz_dir);
 }
 
@@ -75,12 +96,34 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!mkdtemp(fuzz_dir))
         fuzz_http_fail("mkdtemp failed");
     snprintf(fuzz_socket, sizeof(fuzz_socket), "%s/xend.sock", fuzz_dir);
+    snprintf(fuzz_socket_ro, sizeof(fuzz_socket_ro), "%s/xend-ro.sock", fuzz_dir);
+    snprintf(fuzz_passwd, sizeof(fuzz_passwd), "%s/passwd", fuzz_dir);
+    /* A cheap hash (1,000 rounds), so a guessed password costs the fuzzer little. */
+    struct crypt_data cd;
+    memset(&cd, 0, sizeof(cd));
+    /* crypt_rn, not crypt_r: the sanitizers intercept crypt_r, and with the interceptor
+     * satisfying the reference the real libcrypt is never linked in. */
+    const char *hash = crypt_rn("fuzz", "$6$rounds=1000$xendfuzz$", &cd, sizeof(cd));
+    if (!hash || hash[0] != '$')
+        fuzz_http_fail("crypt_r failed");
+    FILE *pw = fopen(fuzz_passwd, "w");
+    if (!pw || fprintf(pw, "# fuzz-http\nfuzz:admin:%s\nreader:read:%s\n", hash, hash) < 0 ||
+        fclose(pw) != 0)
+        fuzz_http_fail("cannot write the password file");
+    chmod(fuzz_passwd, 0600);
 
     fuzz_registry = api_registry_new();
     if (!fuzz_registry)
         fuzz_http_fail("api_registry_new failed");
     server_config_default(&cfg);
     cfg.socket_path = fuzz_socket;
+    cfg.socket_ro_path = fuzz_socket_ro;
+    cfg.tcp_listen = true;
+    cfg.tcp_address = "127.0.0.1";
+    cfg.tcp_port = 0;
+    cfg.tcp_tls = false; /* TLS is GnuTLS's to fuzz; the HTTP and auth paths are ours */
+    cfg.tcp_auth = true;
+    cfg.passwd_file = fuzz_passwd;
     cfg.limits.max_body = 64 * 1024;
     cfg.limits.max_depth = 16;
     cfg.limits.max_elements = 4096;
@@ -90,7 +133,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     /* Short: libmicrohttpd sometimes notices a half-close only at the idle timeout. */
     cfg.idle_timeout = 1;
     cfg.workers = 2;
-    fuzz_server = server_start(&cfg, fuzz_registry, NULL);
+    api_ctx_config acfg;
+    api_ctx_config_init(&acfg);
+    char store[3][sizeof(fuzz_dir) + 32];
+    snprintf(store[0], sizeof(store[0]), "%s/store/domains", fuzz_dir);
+    snprintf(store[1], sizeof(store[1]), "%s/store/save", fuzz_dir);
+    snprintf(store[2], sizeof(store[2]), "%s/store/run", fuzz_dir);
+    acfg.driver = &hv_test_driver;
+    acfg.config_dir = store[0];
+    acfg.save_dir = store[1];
+    acfg.run_dir = store[2];
+    acfg.job_wait_ms = 1000;
+    fuzz_ctx = api_ctx_new(&acfg);
+    if (!fuzz_ctx || api_ctx_start(fuzz_ctx) < 0)
+        fuzz_http_fail("cannot start the API on the simulated host");
+    fuzz_server = server_start(&cfg, fuzz_registry, fuzz_ctx);
     if (!fuzz_server)
         fuzz_http_fail("server_start failed");
     atexit(fuzz_http_cleanup);
@@ -125,7 +182,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         fuzz_http_fail("socketpair failed");
-    if (server_add_connection(fuzz_server, sv[1], true) < 0)
+    unsigned sum = 0;
+    for (size_t i = 0; i < size; i++)
+        sum += data[i];
+    if (server_add_connection(fuzz_server, sv[1], (server_listen_kind)(sum % SERVER_LISTEN_LAST)) <
+        0)
         fuzz_http_fail("server_add_connection refused a connection");
     int fd = sv[0];
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);

@@ -297,6 +297,22 @@ def gen_http():
     write(t, "empty", b"")
     write(t, "nul-in-header", http(ver, headers=std + [b"X-Nul: a\x00b"]))
     write(t, "invalid-utf8-body", http(call(b"a", v(b"\xff\xfe"))))
+    # The TCP listener of the target asks for users (fuzz:fuzz is admin, reader:fuzz read);
+    # which listener an input reaches depends on the sum of its bytes.
+    good = b"Authorization: Basic ZnV6ejpmdXp6"
+    write(t, "auth-good", http(ver, headers=std + [good]))
+    write(t, "auth-good-write", http(call(b"domain.define", v(b"<x/>")), headers=std + [good]))
+    write(t, "auth-reader-write", http(call(b"domain.start", v(b"Domain-0")),
+                                       headers=std + [b"Authorization: Basic cmVhZGVyOmZ1eno="]))
+    write(t, "auth-wrong", http(ver, headers=std + [b"Authorization: Basic ZnV6ejpub3Bl"]))
+    write(t, "auth-not-base64", http(ver, headers=std + [b"Authorization: Basic !!!!"]))
+    write(t, "auth-no-colon", http(ver, headers=std + [b"Authorization: Basic ZnV6eg=="]))
+    write(t, "auth-bearer", http(ver, headers=std + [b"Authorization: Bearer abc"]))
+    write(t, "auth-keepalive-change", http(ver, headers=std + [good]) +
+          http(ver, headers=std + [b"Authorization: Basic ZnV6ejpub3Bl"]) + http(ver, headers=std + [good]))
+    write(t, "origin-foreign", http(ver, headers=std + [good, b"Origin: https://evil.example"]))
+    write(t, "origin-ours", http(ver, headers=std + [good, b"Origin: http://127.0.0.1:8006"]))
+    write(t, "origin-ipv6", http(ver, headers=std + [b"Origin: http://[::1]:8006"]))
 
 
 def main():

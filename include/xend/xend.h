@@ -33,11 +33,12 @@ typedef struct xend_conn xend_conn;
 
 /* The last error of a connection (or of xend_open in this thread).
  * code: 0 when there is none; otherwise the server's faultCode for a fault, or a local code
- *       from the same table (12 SYSTEM: cannot connect, I/O failed or the ssh command died,
- *       23 NO_HOST: host not resolvable, -32603 PROTOCOL_INTERNAL: malformed or non-200
- *       reply, or a typed function got a result of the wrong type, 5 UNSUPPORTED: URI scheme
- *       not supported yet, 13 INVALID_ARG: bad URI, format string or argument, 6
- *       CONFIG_INVALID: bad xm config file).
+ *       from the same table (12 SYSTEM: cannot connect (an untrusted TLS certificate
+ *       included), I/O failed or the ssh command died, 23 NO_HOST: host not resolvable,
+ *       -32603 PROTOCOL_INTERNAL: malformed or non-200 reply, or a typed function got a
+ *       result of the wrong type, 4 ACCESS_DENIED: credentials missing or refused (HTTP
+ *       401), 11 LIMIT: too many failed logins (HTTP 429), 13 INVALID_ARG: bad URI, format
+ *       string or argument, 6 CONFIG_INVALID: bad xm config file or CA file).
  * name: the symbolic name of code ("NO_DOMAIN"), "UNKNOWN" if not in the table. Static.
  * message: the fault string (without any server trace) or the local message.
  * trace: the server's call stack for INTERNAL faults, else NULL. Owned by the library. */
@@ -55,6 +56,16 @@ typedef struct {
  *                                   TCP; host numeric or resolvable; port 8006 and path
  *                                   /RPC2 by default; user and password (%XX escapes
  *                                   allowed) are sent as HTTP Basic authentication
+ *   https://[user[:password]@]host[:port][/path]
+ *                                   the same over TLS (GnuTLS). The server's certificate
+ *                                   is always verified, host name included, against the
+ *                                   CA file named by the xm config file's ca_file (see
+ *                                   xend_client_config_load; read for this even when uri
+ *                                   is given), else by $XEND_CA_FILE, else the system's
+ *                                   trusted certificates. An untrusted certificate fails
+ *                                   the open with SYSTEM ("... the certificate of
+ *                                   host:port is not trusted: <why>"); no request, so no
+ *                                   password, is sent before it is verified
  *   ssh://[user@]host[:port][/path/of/xend.sock]
  *                                   runs `ssh [-p port] [-l user] host xm serve
  *                                   [--server unix:///path]` (no shell; the program is
@@ -62,12 +73,14 @@ typedef struct {
  *                                   its stdin and stdout; ssh asks for any password itself.
  *                                   The command is reaped when the connection closes; if it
  *                                   dies, calls fail with SYSTEM giving its exit status.
- * https:// is recognised and refused (UNSUPPORTED) for now.
  * uri NULL or "" finds the daemon: $XM_SERVER, then $XEND_URI, then the `uri` of the xm
  * config file (see xend_client_config_load), then the system socket
  * (RUNSTATEDIR/xend/xend.sock), then $XDG_RUNTIME_DIR/xend/xend.sock. When the URI comes
  * from the config file, so do the credentials (username with password or password_file),
- * used over TCP only. Connects at once (5 s bound; for ssh, starts the command). Returns a
+ * used over TCP only. A password given in the URI never appears in messages, nor in
+ * xend_conn_uri. HTTP 401 (credentials missing or refused) fails a call with ACCESS_DENIED,
+ * HTTP 429 (too many failed logins) with LIMIT. Connects at once (5 s bound for the
+ * connection and its TLS handshake; for ssh, starts the command). Returns a
  * connection the caller frees with xend_close, or NULL with the reason in
  * xend_last_error(NULL). uri is copied. */
 xend_conn *xend_open(const char *uri);
@@ -95,8 +108,8 @@ void xend_close(xend_conn *conn);
  * default) waits forever, as event.next long-polls. Returns 0, or -1 if ms < 0. */
 int xend_set_timeout(xend_conn *conn, int ms);
 
-/* Send HTTP Basic authentication (RFC 7617) with every later request on a TCP (http://)
- * connection; Unix-socket and ssh connections never send it. user NULL stops sending it;
+/* Send HTTP Basic authentication (RFC 7617) with every later request on a TCP (http://,
+ * https://) connection; Unix-socket and ssh connections never send it. user NULL stops sending it;
  * password NULL means "". Both are copied (and wiped when replaced or closed). Returns 0,
  * or -1 with INVALID_ARG in xend_last_error(conn) if user is empty or holds ':' or a
  * control character. */
@@ -142,8 +155,9 @@ typedef struct xend_client_config xend_client_config;
  * file), a file this user may not read (EACCES: another user's HOME, a 0700 directory) is
  * skipped as if missing. Two formats:
  *   `key = value` lines, '#' comments, values optionally "quoted"; keys uri, username,
- *   password_file (its first line is the password; relative to the config file's folder)
- *   and format (text or json);
+ *   password_file (its first line is the password; relative to the config file's folder),
+ *   ca_file (PEM certificates that may sign an https:// server's; relative likewise) and
+ *   format (text or json);
  *   Xen 3.0.4's xm-config.xml, when the first non-blank character is '<':
  *   <xm><server type='Xen-API'|'LegacyXMLRPC' uri='..' username='..' password='..'/></xm>,
  *   giving keys uri, username, password and server_type; an invalid type is kept as

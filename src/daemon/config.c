@@ -38,7 +38,9 @@ static const config_range config_ranges[] = {
     {"idle_timeout", 1, 86400},       {"workers", 1, 256},
     {"tcp_port", 0, 65535},           {"job_wait_ms", 0, 600000},
     {"event_ring", 16, 1000000},      {"job_workers", 1, 256},
-    {"priority_workers", 1, 64},
+    {"priority_workers", 1, 64},      {"auth_max_failures", 1, 1000000},
+    {"auth_fail_window", 1, 86400},   {"max_unauth_connections", 1, 65536},
+    {"max_client_requests", 1, 65536}, {"request_timeout", 1, 86400},
 };
 
 static void config_set_string(char **slot, const char *value)
@@ -49,8 +51,21 @@ static void config_set_string(char **slot, const char *value)
 
 static void config_sync(daemon_config *cfg)
 {
+    if (!cfg->socket_ro_set) {
+        /* Next to the read-write socket, wherever that is. */
+        const char *slash = strrchr(cfg->socket, '/');
+        free(cfg->socket_ro);
+        cfg->socket_ro = xasprintf("%.*s/xend-ro.sock", slash ? (int)(slash - cfg->socket) : 0,
+                                   cfg->socket);
+    }
     cfg->server.socket_path = cfg->socket;
+    cfg->server.socket_ro_path = cfg->socket_ro[0] ? cfg->socket_ro : NULL;
     cfg->server.tcp_address = cfg->tcp_address;
+    cfg->server.tls_cert = cfg->tls_cert;
+    cfg->server.tls_key = cfg->tls_key;
+    cfg->server.tls_priorities = cfg->tls_priorities;
+    cfg->server.passwd_file = cfg->passwd_file;
+    cfg->server.allowed_origins = cfg->allowed_origins;
 }
 
 void daemon_config_init(daemon_config *cfg)
@@ -60,6 +75,12 @@ void daemon_config_init(daemon_config *cfg)
     cfg->socket = xstrdup(XEND_RUNSTATEDIR "/xend/xend.sock");
     cfg->socket_group = xstrdup("");
     cfg->tcp_address = xstrdup("127.0.0.1");
+    cfg->socket_ro = xstrdup("");
+    cfg->tls_cert = xstrdup(cfg->server.tls_cert);
+    cfg->tls_key = xstrdup(cfg->server.tls_key);
+    cfg->tls_priorities = xstrdup(cfg->server.tls_priorities);
+    cfg->passwd_file = xstrdup(cfg->server.passwd_file);
+    cfg->allowed_origins = xstrdup("");
     cfg->pid_file = xstrdup(XEND_RUNSTATEDIR "/xend/xend.pid");
     cfg->log_output = xstrdup("stderr");
     cfg->log_level = XEND_LOG_INFO;
@@ -116,6 +137,12 @@ void daemon_config_clear(daemon_config *cfg)
     free(cfg->socket);
     free(cfg->socket_group);
     free(cfg->tcp_address);
+    free(cfg->socket_ro);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    free(cfg->tls_priorities);
+    free(cfg->passwd_file);
+    free(cfg->allowed_origins);
     free(cfg->pid_file);
     free(cfg->log_output);
     free(cfg->config_dir);
@@ -230,6 +257,26 @@ static int config_group(const char *value, const char *where, gid_t *gid)
     return 0;
 }
 
+/* The plain unsigned settings of the server added with the security keys: where key lives
+ * in s, or NULL when key is not one of them. (Ranges are in config_ranges.) */
+static unsigned *config_server_unsigned(server_config *s, const char *key)
+{
+    struct {
+        const char *key;
+        unsigned *slot;
+    } keys[] = {
+        {"auth_max_failures", &s->auth_max_failures},
+        {"auth_fail_window", &s->auth_fail_window},
+        {"max_unauth_connections", &s->max_unauth_connections},
+        {"max_client_requests", &s->max_client_requests},
+        {"request_timeout", &s->request_timeout},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(keys[i].key, key) == 0)
+            return keys[i].slot;
+    return NULL;
+}
+
 int daemon_config_set(daemon_config *cfg, const char *key, const char *value, const char *where)
 {
     server_config *s = &cfg->server;
@@ -239,15 +286,51 @@ int daemon_config_set(daemon_config *cfg, const char *key, const char *value, co
             return -1;
         config_set_string(&cfg->socket, value);
         cfg->explicit_paths |= DAEMON_PATH_SOCKET;
-    } else if (strcmp(key, "socket_mode") == 0) {
+    } else if (strcmp(key, "socket_ro") == 0) {
+        if (value[0] &&
+            config_abs_path(key, value, where, sizeof(((struct sockaddr_un *)0)->sun_path) - 1) < 0)
+            return -1;
+        config_set_string(&cfg->socket_ro, value);
+        cfg->socket_ro_set = true;
+    } else if (strcmp(key, "socket_mode") == 0 || strcmp(key, "socket_ro_mode") == 0) {
         if (!config_parse_number(value, 8, &n) || n > 0777) {
             xend_error_report(XEND_ERR_CONFIG_INVALID,
-                              "%s: socket_mode: invalid value '%s': expected octal "
+                              "%s: %s: invalid value '%s': expected octal "
                               "permissions such as 0600 or 0660",
-                              where, value);
+                              where, key, value);
             return -1;
         }
-        s->socket_mode = (mode_t)n;
+        *(strcmp(key, "socket_mode") == 0 ? &s->socket_mode : &s->socket_ro_mode) = (mode_t)n;
+    } else if (strcmp(key, "tcp_tls") == 0) {
+        if (config_bool(key, value, where, &s->tcp_tls) < 0)
+            return -1;
+    } else if (strcmp(key, "tcp_insecure") == 0) {
+        if (config_bool(key, value, where, &s->tcp_insecure) < 0)
+            return -1;
+    } else if (strcmp(key, "tcp_auth") == 0) {
+        if (strcmp(value, "basic") != 0 && strcmp(value, "none") != 0) {
+            xend_error_report(XEND_ERR_CONFIG_INVALID,
+                              "%s: tcp_auth: invalid value '%s': expected basic or none", where,
+                              value);
+            return -1;
+        }
+        s->tcp_auth = strcmp(value, "basic") == 0;
+    } else if (strcmp(key, "tls_cert") == 0 || strcmp(key, "tls_key") == 0 ||
+               strcmp(key, "passwd_file") == 0) {
+        if (config_abs_path(key, value, where, 0) < 0)
+            return -1;
+        config_set_string(key[0] == 'p'     ? &cfg->passwd_file
+                          : key[4] == 'c' ? &cfg->tls_cert
+                                          : &cfg->tls_key,
+                          value);
+    } else if (strcmp(key, "tls_priorities") == 0) {
+        config_set_string(&cfg->tls_priorities, value);
+    } else if (strcmp(key, "allowed_origins") == 0) {
+        config_set_string(&cfg->allowed_origins, value);
+    } else if (config_server_unsigned(s, key)) {
+        if (config_number(key, value, where, &n) < 0)
+            return -1;
+        *config_server_unsigned(s, key) = (unsigned)n;
     } else if (strcmp(key, "socket_group") == 0) {
         if (config_group(value, where, &s->socket_gid) < 0)
             return -1;
@@ -256,7 +339,8 @@ int daemon_config_set(daemon_config *cfg, const char *key, const char *value, co
         if (config_bool(key, value, where, &s->tcp_listen) < 0)
             return -1;
     } else if (strcmp(key, "tcp_address") == 0) {
-        if (server_tcp_address_check(value) < 0) {
+        bool loopback;
+        if (server_tcp_address_check(value, &loopback) < 0) {
             /* Prefix the server's reason with the location. */
             char msg[sizeof(xend_error_last()->message)];
             snprintf(msg, sizeof(msg), "%s", xend_error_last()->message);
@@ -391,4 +475,15 @@ int daemon_config_load(daemon_config *cfg, const char *path)
     }
     keyfile_clear(&kf);
     return ret;
+}
+
+int daemon_config_check(const daemon_config *cfg, const char *path)
+{
+    if (server_tcp_policy_check(&cfg->server) < 0) {
+        char msg[sizeof(xend_error_last()->message)];
+        snprintf(msg, sizeof(msg), "%s", xend_error_last()->message);
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "%s: %s", path, msg);
+        return -1;
+    }
+    return 0;
 }

@@ -18,7 +18,10 @@ typedef struct {
     server_config server;
     char *socket;       /* absolute path of the Unix socket */
     char *socket_group; /* as written ("" = leave the group alone); resolved into server */
+    char *socket_ro;    /* the read-only socket ("" = none); see socket_ro_set */
+    bool socket_ro_set; /* false: socket_ro follows socket (xend-ro.sock next to it) */
     char *tcp_address;
+    char *tls_cert, *tls_key, *tls_priorities, *passwd_file, *allowed_origins;
     char *pid_file;   /* absolute path, or "" for no pid file */
     char *log_output; /* "stderr", "syslog" or "file:/absolute/path" */
     xend_log_level log_level;
@@ -58,6 +61,10 @@ void daemon_config_clear(daemon_config *cfg);
  * reported (SYSTEM when the file cannot be read, CONFIG_INVALID naming path:line and the key
  * for anything wrong in it). cfg may be partly updated on failure. */
 int daemon_config_load(daemon_config *cfg, const char *path);
+
+/* The checks that involve several keys (the TCP address policy), after everything is
+ * loaded; path names the file in the message. Returns 0 or -1 with CONFIG_INVALID. */
+int daemon_config_check(const daemon_config *cfg, const char *path);
 
 /* Set one key from text; where ("xend.conf:12", "--socket") starts any error message.
  * Returns 0, or -1 with CONFIG_INVALID reported. The strings are copied. */

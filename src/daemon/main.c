@@ -11,6 +11,7 @@
 #include "api/driver.h"
 #include "api/event.h"
 #include "daemon_config.h"
+#include "daemon/passwd.h"
 #include "daemon/server.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -40,7 +41,9 @@ static bool main_log_elsewhere;
 static void main_usage(FILE *out)
 {
     fprintf(out, "usage: xend [OPTION]...\n"
-                 "The xend virtual-machine manager daemon (XML-RPC API).\n"
+                 "       xend passwd [--file F] [--access CLASS] [--delete] USER\n"
+                 "The xend virtual-machine manager daemon (XML-RPC API). `xend passwd`\n"
+                 "manages the users of its TCP listener (see xend passwd --help).\n"
                  "\n"
                  "  -f, --config FILE      read FILE (default " MAIN_DEFAULT_CONFIG ")\n"
                  "  -s, --socket PATH      listen on the Unix socket PATH (overrides 'socket')\n"
@@ -428,7 +431,7 @@ static int main_load_config(const main_options *o, daemon_config *cfg, bool *fil
         return -1;
     if (o->root && daemon_config_apply_root(cfg, o->root) < 0)
         return -1;
-    return 0;
+    return daemon_config_check(cfg, o->config_path);
 }
 
 /* Block the signals we wait for in every thread (MHD's threads inherit the mask), so that
@@ -474,6 +477,9 @@ int main(int argc, char **argv)
     daemon_config cfg;
     bool found;
 
+    /* A subcommand, not an option: it shares nothing with the daemon's own options. */
+    if (argc > 1 && strcmp(argv[1], "passwd") == 0)
+        return passwd_main(argc - 1, argv + 1);
     main_parse_args(argc, argv, &opt);
     daemon_config_init(&cfg);
     if (main_load_config(&opt, &cfg, &found) < 0) {
@@ -530,16 +536,18 @@ int main(int argc, char **argv)
         main_die_last();
     }
     /* domain.migrate must know these to recognise itself as the destination. */
-    const char *const sockets[] = {cfg.socket, NULL};
+    const char *const sockets[] = {cfg.socket, cfg.socket_ro[0] ? cfg.socket_ro : NULL, NULL};
     api_ctx_set_self(ctx, sockets, cfg.server.tcp_listen ? cfg.tcp_address : NULL,
                      cfg.server.tcp_listen ? server_tcp_port(srv) : 0);
+    char ro[4200] = "", tcp[200] = "";
+    if (cfg.socket_ro[0])
+        snprintf(ro, sizeof(ro), ", %s (read-only)", cfg.socket_ro);
     if (cfg.server.tcp_listen)
-        log_info("xend %s (API %s) started, pid %d, listening on %s and %s port %u", XEND_VERSION,
-                 XEND_API_VERSION, (int)getpid(), cfg.socket, cfg.tcp_address,
-                 server_tcp_port(srv));
-    else
-        log_info("xend %s (API %s) started, pid %d, listening on %s", XEND_VERSION,
-                 XEND_API_VERSION, (int)getpid(), cfg.socket);
+        snprintf(tcp, sizeof(tcp), " and %s port %u (%s, %s)", cfg.tcp_address,
+                 server_tcp_port(srv), cfg.server.tcp_tls ? "TLS" : "plain HTTP",
+                 cfg.server.tcp_auth ? "users of the password file" : "no authentication");
+    log_info("xend %s (API %s) started, pid %d, listening on %s%s%s", XEND_VERSION,
+             XEND_API_VERSION, (int)getpid(), cfg.socket, ro, tcp);
     event_ring_set_listener(api_ctx_events(ctx), server_wake, srv);
     main_daemon_ready();
 

@@ -1,13 +1,14 @@
 /*
- * The XML-RPC HTTP server (see server.h), built on libmicrohttpd 0.9.75. Each listener (the
- * Unix socket and the optional loopback TCP socket) is its own MHD daemon with a pool of
- * worker threads; the sockets are created and bound here so that we control the
- * socket file (mode, group, stale-file handling) and the TCP address policy. Every HTTP
- * rule is checked on the first call of the access handler, before any body byte is read;
- * the body is then collected up to the limit and handed to xmlrpc_registry_handle() with a
- * decoder owned by the worker thread and a caller filled from SO_PEERCRED.
+ * The XML-RPC HTTP server (see server.h and server_priv.h), built on libmicrohttpd 0.9.75.
+ * Each listener (the Unix sockets and the optional TCP socket, with TLS) is its own MHD
+ * daemon with a pool of worker threads. Every HTTP rule is checked on the first call of
+ * the access handler, before any body byte is read; the body is then collected up to the
+ * limit and handed to xmlrpc_registry_handle() with a decoder owned by the worker thread
+ * and the connection's caller (SO_PEERCRED or the authenticated user). Calls that may
+ * block run in a job pool, long polls are parked without a thread, and one thread watches
+ * the deadlines of both parked polls and slow requests.
  */
-#include "server.h"
+#include "server_priv.h"
 
 #include "config.h"
 
@@ -16,21 +17,16 @@
 #include "util/error.h"
 #include "util/log.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -42,77 +38,7 @@
  * max_header and that is refused exactly (431) by server_check_request. */
 #define SERVER_POOL_SLACK 4096
 
-typedef struct server_listener {
-    server *srv;
-    struct MHD_Daemon *mhd;
-    int fd;           /* owned until MHD takes it; -1 afterwards or when absent */
-    const char *name; /* "unix" or "tcp", for logs */
-} server_listener;
-
-struct server {
-    server_config cfg;
-    char *socket_path; /* owned copy; NULL without a Unix listener */
-    char *tcp_address; /* owned copy */
-    bool socket_bound; /* we created the socket file and may remove it */
-    dev_t socket_dev;  /* identity of that file, so stop never removes a successor's */
-    ino_t socket_ino;
-    unsigned tcp_port; /* the bound port, 0 without TCP */
-    xmlrpc_registry *reg;
-    void *app;
-    server_listener unix_l, tcp_l;
-    pthread_key_t decoder_key; /* one xmlrpc_decoder per worker thread */
-    bool decoder_key_made;
-    atomic_uint connections; /* open connections over all listeners */
-
-    /* Parked long-poll requests (see server_park): a list under park_lock, woken by
-     * server_wake (an event was posted), their deadline, or server_stop. */
-    pthread_mutex_t park_lock;
-    pthread_cond_t park_cond;
-    struct server_request *parked;
-    uint64_t park_gen; /* bumped by server_wake */
-    bool park_stop;
-    bool park_thread_started;
-    pthread_t park_thread;
-
-    /* The job pool: calls that may block (every method that is not a plain read) run
-     * here, off the MHD threads, with their connection suspended, so a slow save never
-     * delays other connections' requests. */
-    pthread_mutex_t job_lock;
-    pthread_cond_t job_cond;
-    struct server_queue *job_queue, *prio_queue;
-    bool job_stop;
-    pthread_t *job_threads;
-    unsigned njob_threads;
-};
-
-/* Per connection (MHD's socket context): the caller identity, read once. */
-typedef struct {
-    xmlrpc_caller caller;
-} server_conn;
-
-/* Per request (MHD's con_cls). */
-typedef struct server_request {
-    xbuf body;
-    struct MHD_Connection *conn;
-    int64_t first_ms;  /* first dispatch, for long-poll deadlines; 0 before */
-    int64_t wake_ms;   /* parked: resume at the latest then */
-    uint64_t park_gen; /* parked: srv->park_gen when parked */
-    bool parked;
-    struct server_request *next_parked;
-    /* Run by the job pool (see server_job_main): the reply waits in out until the
-     * connection is resumed and MHD calls server_access again. */
-    struct server_request *next_job;
-    xmlrpc_caller caller;
-    bool done;
-    xbuf out;
-    unsigned deferred_status; /* refused for what it asks, not how it is framed: the */
-    char *deferred_msg;       /* reply waits until the body is read (see server_defer) */
-    bool rejected;            /* a reply was queued before the body; drop whatever still arrives */
-    bool too_big;             /* the body (chunked) outgrew max_body */
-    size_t dropped;           /* bytes of a refused or too-big body read and dropped */
-} server_request;
-
-static int64_t server_now_ms(void)
+int64_t server_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -128,6 +54,18 @@ void server_config_default(server_config *cfg)
     cfg->tcp_listen = false;
     cfg->tcp_address = "127.0.0.1";
     cfg->tcp_port = 8006;
+    cfg->socket_ro_mode = 0666;
+    cfg->tcp_tls = true;
+    cfg->tls_cert = XEND_SYSCONFDIR "/xend/tls/server-cert.pem";
+    cfg->tls_key = XEND_SYSCONFDIR "/xend/tls/server-key.pem";
+    cfg->tls_priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+    cfg->tcp_auth = true;
+    cfg->passwd_file = XEND_SYSCONFDIR "/xend/passwd";
+    cfg->auth_max_failures = 5;
+    cfg->auth_fail_window = 60;
+    cfg->max_unauth_connections = 32;
+    cfg->max_client_requests = 32;
+    cfg->request_timeout = 30;
     xmlrpc_limits_default(&cfg->limits);
     cfg->max_header = 16384;
     cfg->max_connections = 256;
@@ -144,6 +82,9 @@ static void server_response_headers(struct MHD_Response *resp, const char *type)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, SERVER_SOFTWARE);
 }
+
+/* Retry-After of the 429 being queued by this thread (set around server_reply_error). */
+static __thread unsigned server_retry_after;
 
 /* Queue an HTTP error with a one-line text/plain body. When the body of the request has not
  * been read, the connection must close after the reply: what follows on it is not a request. */
@@ -172,6 +113,14 @@ static enum MHD_Result server_reply_error(struct MHD_Connection *c, unsigned sta
     server_response_headers(resp, "text/plain; charset=utf-8");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Basic realm=\"xend\", charset=\"UTF-8\"");
+    if (status == MHD_HTTP_TOO_MANY_REQUESTS && server_retry_after) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%u", server_retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     if (close_after)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(c, status, resp);
@@ -258,9 +207,7 @@ static bool server_parse_length(const char *s, uint64_t *out)
  * on a connection that stays usable: a client that writes its whole body before reading
  * (Python's http.client does) would otherwise hit EPIPE on a Unix socket instead of
  * seeing the status. The first problem found is the one reported. */
-static void server_defer(server_request *req, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void server_defer(server_request *req, unsigned status, const char *fmt, ...)
+void server_defer(server_request *req, unsigned status, const char *fmt, ...)
 {
     if (req->deferred_status)
         return;
@@ -329,6 +276,8 @@ static enum MHD_Result server_check_request(server *srv, struct MHD_Connection *
     }
     *queued = false;
 
+    /* Who may ask comes before what is asked: an unauthenticated client learns nothing. */
+    server_auth_request(srv, c, req);
     if (strcmp(url, "/RPC2") != 0 && strcmp(url, "/") != 0)
         server_defer(req, MHD_HTTP_NOT_FOUND, "the XML-RPC endpoint is /RPC2 (or /)");
     if (!is_post)
@@ -380,12 +329,17 @@ static void server_unpark_locked(server *srv, server_request *req)
     req->next_parked = NULL;
 }
 
+static void server_reap_slow(server *srv, int64_t now);
+
 static void *server_park_main(void *arg)
 {
     server *srv = arg;
     pthread_mutex_lock(&srv->park_lock);
     while (!srv->park_stop) {
         int64_t now = server_now_ms(), next = now + 1000;
+        pthread_mutex_unlock(&srv->park_lock);
+        server_reap_slow(srv, now);
+        pthread_mutex_lock(&srv->park_lock);
         server_request **p = &srv->parked;
         while (*p) {
             server_request *req = *p;
@@ -510,10 +464,10 @@ static server_run_class server_rpc_class(server *srv, const server_request *req)
     return SERVER_RUN_POOL;
 }
 
-typedef struct server_queue {
+struct server_queue {
     server *srv;
     struct server_request *head, *tail;
-} server_queue;
+};
 
 static void *server_job_main(void *arg)
 {
@@ -549,11 +503,22 @@ static enum MHD_Result server_reply_rpc(server *srv, struct MHD_Connection *c, s
         req->done = false;
         return server_queue_rpc(c, &req->out);
     }
-    xmlrpc_caller caller = {.max_access = XMLRPC_ACCESS_ADMIN, .transport = "?"};
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    if (ci && ci->socket_context)
-        caller = ((server_conn *)ci->socket_context)->caller;
+    server_conn *sc = req->sc;
+    server_run_class cls = server_rpc_class(srv, req);
+    if (!req->counted && !req->first_ms && cls != SERVER_RUN_PRIORITY && sc) {
+        /* First dispatch (a parked request keeps its slot while it waits); the priority
+         * methods stay usable by a client whose slots are all taken. */
+        if (!server_client_acquire(srv, sc)) {
+            xbuf_reset(&req->out);
+            const xend_error *e = xend_error_last();
+            xmlrpc_encode_fault(&req->out, e->code, e->message);
+            return server_queue_rpc(c, &req->out);
+        }
+        req->counted = true;
+    }
+    xmlrpc_caller caller = {.max_access = XMLRPC_ACCESS_READ, .transport = "?"};
+    if (sc)
+        caller = sc->caller;
     caller.app = srv->app;
     caller.trace_ok = srv->cfg.debug && caller.have_cred && caller.uid == 0;
     if (!req->first_ms)
@@ -562,7 +527,6 @@ static enum MHD_Result server_reply_rpc(server *srv, struct MHD_Connection *c, s
     req->caller = caller;
     req->conn = c;
 
-    server_run_class cls = server_rpc_class(srv, req);
     pthread_mutex_lock(&srv->job_lock);
     if (srv->job_stop)
         cls = SERVER_RUN_INLINE;
@@ -587,8 +551,47 @@ static enum MHD_Result server_reply_rpc(server *srv, struct MHD_Connection *c, s
     return server_queue_rpc(c, &req->out);
 }
 
-/* The MHD access handler: called once with the head (upload_data_size 0, *con_cls NULL),
- * then with each piece of the body, then once more with nothing left. */
+static server_conn *server_conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The request line has arrived (MHD's URI log callback): the request exists from now on,
+ * and the whole of it must arrive within request_timeout. The value returned becomes the
+ * request's con_cls. */
+static void *server_request_begin(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    server_listener *l = cls;
+    server *srv = l->srv;
+    (void)uri;
+    server_request *req = xcalloc(1, sizeof(*req));
+    req->sc = server_conn_of(c);
+    if (req->sc) {
+        int64_t deadline = server_now_ms() + (int64_t)srv->cfg.request_timeout * 1000;
+        pthread_mutex_lock(&srv->conn_lock);
+        if (!req->sc->deadline_ms || deadline < req->sc->deadline_ms)
+            req->sc->deadline_ms = deadline;
+        pthread_mutex_unlock(&srv->conn_lock);
+    }
+    return req;
+}
+
+/* The whole request has been read: its connection has no deadline while it is served
+ * (an unauthenticated one keeps the deadline to authenticate by). */
+static void server_request_received(server *srv, server_request *req)
+{
+    server_conn *sc = req->sc;
+    if (!sc || (sc->l->auth && !sc->authed))
+        return;
+    pthread_mutex_lock(&srv->conn_lock);
+    sc->deadline_ms = 0;
+    pthread_mutex_unlock(&srv->conn_lock);
+}
+
+/* The MHD access handler: called once with the head (upload_data_size 0), then with each
+ * piece of the body, then once more with nothing left. */
 static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const char *url,
                                      const char *method, const char *version,
                                      const char *upload_data, size_t *upload_data_size,
@@ -600,8 +603,12 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     (void)version;
 
     if (!req) {
-        req = xcalloc(1, sizeof(*req));
+        /* Only if MHD skipped the URI callback; keep going with a request of our own. */
+        req = server_request_begin(l, url, c);
         *con_cls = req;
+    }
+    if (!req->head_checked) {
+        req->head_checked = true;
         bool queued;
         enum MHD_Result ret = server_check_request(srv, c, req, url, method, &queued);
         req->rejected = queued || ret == MHD_NO;
@@ -636,8 +643,14 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     }
     if (req->rejected)
         return MHD_YES; /* the reply is queued already */
-    if (req->deferred_status)
-        return server_reply_error(c, req->deferred_status, false, "%s", req->deferred_msg);
+    server_request_received(srv, req);
+    if (req->deferred_status) {
+        server_retry_after = req->retry_after;
+        enum MHD_Result r =
+            server_reply_error(c, req->deferred_status, false, "%s", req->deferred_msg);
+        server_retry_after = 0;
+        return r;
+    }
     if (req->too_big)
         return server_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, false,
                                   "the chunked body has more than the limit of %zu bytes",
@@ -658,6 +671,9 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls
         pthread_mutex_unlock(&l->srv->park_lock);
     }
     if (req) {
+        if (req->counted)
+            server_client_release(l->srv, req->sc);
+        server_request_received(l->srv, req);
         xbuf_clear(&req->out);
         xbuf_clear(&req->body);
         free(req->deferred_msg);
@@ -675,39 +691,34 @@ static void server_notify(void *cls, struct MHD_Connection *c, void **socket_con
     server *srv = l->srv;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         server_conn *sc = xcalloc(1, sizeof(*sc));
-        sc->caller.max_access = XMLRPC_ACCESS_ADMIN;
-        sc->caller.transport = "tcp";
-        sc->caller.app = srv->app;
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (ci) {
-            struct sockaddr_storage ss;
-            socklen_t sl = sizeof(ss);
-            /* The socket's own family, not the listener's: server_add_connection may hand
-             * either kind to either daemon. */
-            if (getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) == 0 &&
-                ss.ss_family == AF_UNIX) {
-                struct ucred cred;
-                socklen_t cl = sizeof(cred);
-                sc->caller.transport = "unix";
-                if (getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 &&
-                    cl == sizeof(cred)) {
-                    sc->caller.have_cred = true;
-                    sc->caller.uid = cred.uid;
-                    sc->caller.gid = cred.gid;
-                    sc->caller.pid = cred.pid;
-                }
-            }
-        }
+        server_auth_conn_init(srv, l, sc, ci ? ci->connect_fd : -1);
+        pthread_mutex_lock(&srv->conn_lock);
+        sc->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = sc;
+        srv->conns = sc;
+        pthread_mutex_unlock(&srv->conn_lock);
         *socket_context = sc;
         unsigned n = atomic_fetch_add(&srv->connections, 1) + 1;
-        if (sc->caller.have_cred)
-            log_debug("%s: connection opened by uid=%u gid=%u pid=%d (%u open)", l->name,
-                      (unsigned)sc->caller.uid, (unsigned)sc->caller.gid, (int)sc->caller.pid, n);
-        else
-            log_debug("%s: connection opened (%u open)", l->name, n);
+        log_debug("%s: connection opened by %s (%u open)", l->name, sc->who, n);
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-        free(*socket_context);
+        server_conn *sc = *socket_context;
+        if (sc) {
+            pthread_mutex_lock(&srv->conn_lock);
+            if (sc->prev)
+                sc->prev->next = sc->next;
+            else
+                srv->conns = sc->next;
+            if (sc->next)
+                sc->next->prev = sc->prev;
+            pthread_mutex_unlock(&srv->conn_lock);
+            if (sc->counted_unauth)
+                atomic_fetch_sub(&srv->unauth, 1);
+            free(sc->auth_header);
+            free(sc);
+        }
         *socket_context = NULL;
         unsigned n = atomic_fetch_sub(&srv->connections, 1) - 1;
         log_debug("%s: connection closed (%u open)", l->name, n);
@@ -715,7 +726,8 @@ static void server_notify(void *cls, struct MHD_Connection *c, void **socket_con
 }
 
 /* Enforces max_connections over all listeners (MHD's own limit is per daemon and split
- * among its worker threads). A refused connection is closed at once by MHD. */
+ * among its worker threads) and max_unauth_connections on an authenticating listener. A
+ * refused connection is closed at once by MHD. */
 static enum MHD_Result server_accept_policy(void *cls, const struct sockaddr *addr,
                                             socklen_t addrlen)
 {
@@ -727,7 +739,33 @@ static enum MHD_Result server_accept_policy(void *cls, const struct sockaddr *ad
                   l->srv->cfg.max_connections);
         return MHD_NO;
     }
+    if (l->auth && atomic_load(&l->srv->unauth) >= l->srv->cfg.max_unauth_connections) {
+        log_info("%s: refusing a connection: %u connections have not authenticated yet "
+                 "(max_unauth_connections)",
+                 l->name, l->srv->cfg.max_unauth_connections);
+        return MHD_NO;
+    }
     return MHD_YES;
+}
+
+/* Close the connections whose request (or authentication) is overdue: shutdown() makes
+ * MHD's next read fail, and MHD closes the connection itself. Called by the long-poll
+ * thread at least once a second. */
+static void server_reap_slow(server *srv, int64_t now)
+{
+    pthread_mutex_lock(&srv->conn_lock);
+    for (server_conn *sc = srv->conns; sc; sc = sc->next) {
+        if (!sc->deadline_ms || now < sc->deadline_ms || sc->cut || sc->fd < 0)
+            continue;
+        sc->cut = true;
+        log_info("%s: closing the connection of %s: %s not complete within request_timeout "
+                 "(%u s)",
+                 sc->l->name, sc->who,
+                 sc->l->auth && !sc->authed ? "authentication was" : "its request was",
+                 srv->cfg.request_timeout);
+        shutdown(sc->fd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&srv->conn_lock);
 }
 
 static void server_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -741,186 +779,6 @@ static void server_mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("%s: libmicrohttpd: %s", l->name, msg);
 }
 
-/* ---- listeners -------------------------------------------------------------------- */
-
-/* Decide what is at path: nothing (0), a stale socket file removed (0), or a refusal (-1,
- * error reported) when a server answers there or the file is not a socket. */
-static int server_clear_stale_socket(const char *path, const struct sockaddr_un *sa)
-{
-    struct stat st;
-    if (lstat(path, &st) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot inspect socket path %s", path);
-        return -1;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        xend_error_report(XEND_ERR_SYSTEM,
-                          "socket path %s exists and is not a socket; not removing it", path);
-        return -1;
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot create a Unix socket");
-        return -1;
-    }
-    int r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-    int err = errno;
-    close(fd);
-    /* EAGAIN: a listener whose backlog is full is still a live server. */
-    if (r == 0 || err == EAGAIN || err == EINPROGRESS) {
-        xend_error_report(XEND_ERR_SYSTEM,
-                          "another server is already listening on %s (is xend running?)", path);
-        return -1;
-    }
-    if (err != ECONNREFUSED && err != ENOENT) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, err, "cannot probe existing socket %s", path);
-        return -1;
-    }
-    if (unlink(path) < 0 && errno != ENOENT) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot remove stale socket %s", path);
-        return -1;
-    }
-    log_info("removed stale socket %s", path);
-    return 0;
-}
-
-static int server_bind_unix(server *srv)
-{
-    const char *path = srv->socket_path;
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path)) {
-        xend_error_report(XEND_ERR_CONFIG_INVALID,
-                          "socket path '%s' is empty or longer than %zu bytes", path,
-                          sizeof(sa.sun_path) - 1);
-        return -1;
-    }
-    memcpy(sa.sun_path, path, strlen(path));
-    if (server_clear_stale_socket(path, &sa) < 0)
-        return -1;
-
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot create a Unix socket");
-        return -1;
-    }
-    /* Bind owner-only, then widen to socket_mode once the group is right: the file never
-     * exists with more access than configured, not even for an instant. */
-    mode_t old = umask(0177);
-    int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    int err = errno;
-    umask(old);
-    if (r < 0) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, err, "cannot bind Unix socket %s", path);
-        close(fd);
-        return -1;
-    }
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        srv->socket_dev = st.st_dev;
-        srv->socket_ino = st.st_ino;
-    }
-    srv->socket_bound = true;
-    srv->unix_l.fd = fd;
-    if (srv->cfg.socket_gid != (gid_t)-1 && chown(path, (uid_t)-1, srv->cfg.socket_gid) < 0) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot set the group of %s to %u", path,
-                                (unsigned)srv->cfg.socket_gid);
-        return -1;
-    }
-    if (chmod(path, srv->cfg.socket_mode & 07777) < 0) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot set the mode of %s", path);
-        return -1;
-    }
-    if (listen(fd, SOMAXCONN) < 0) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot listen on %s", path);
-        return -1;
-    }
-    return 0;
-}
-
-static int server_tcp_address_parse(const char *address, unsigned port, struct sockaddr_storage *ss,
-                                    socklen_t *len)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (port > 65535) {
-        xend_error_report(XEND_ERR_CONFIG_INVALID, "TCP port %u is out of range", port);
-        return -1;
-    }
-    if (strcmp(address, "localhost") == 0)
-        address = "127.0.0.1";
-    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-    bool loopback;
-    if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)port);
-        loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-        *len = sizeof(*sin);
-    } else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((uint16_t)port);
-        loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
-                   (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && sin6->sin6_addr.s6_addr[12] == 127);
-        *len = sizeof(*sin6);
-    } else {
-        xend_error_report(XEND_ERR_CONFIG_INVALID,
-                          "tcp_address '%s' is not a numeric IPv4 or IPv6 address", address);
-        return -1;
-    }
-    if (!loopback) {
-        xend_error_report(XEND_ERR_CONFIG_INVALID,
-                          "tcp_address '%s' is not a loopback address: without TLS and "
-                          "authentication xend only listens on 127.0.0.0/8 or ::1",
-                          address);
-        return -1;
-    }
-    return 0;
-}
-
-int server_tcp_address_check(const char *address)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    return server_tcp_address_parse(address, 0, &ss, &len);
-}
-
-static int server_bind_tcp(server *srv)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    if (server_tcp_address_parse(srv->tcp_address, srv->cfg.tcp_port, &ss, &sl) < 0)
-        return -1;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot create a TCP socket");
-        return -1;
-    }
-    srv->tcp_l.fd = fd;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (ss.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot bind TCP %s port %u",
-                                srv->tcp_address, srv->cfg.tcp_port);
-        return -1;
-    }
-    if (listen(fd, SOMAXCONN) < 0) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot listen on TCP %s port %u",
-                                srv->tcp_address, srv->cfg.tcp_port);
-        return -1;
-    }
-    struct sockaddr_storage bound;
-    socklen_t bl = sizeof(bound);
-    if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
-        srv->tcp_port =
-            ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                              : ((struct sockaddr_in *)&bound)->sin_port);
-    return 0;
-}
-
 static int server_listener_start(server *srv, server_listener *l)
 {
     const server_config *cfg = &srv->cfg;
@@ -930,6 +788,8 @@ static int server_listener_start(server *srv, server_listener *l)
      * nothing at max_connections spread over the workers. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TURBO |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (l->tls)
+        flags |= MHD_USE_TLS;
     /* The exact cap over all listeners is server_accept_policy's job. MHD's own limit
      * is split among the pool's threads, and a thread at its share stops accepting, which
      * would leave an over-cap client waiting in the backlog instead of being refused; with
@@ -937,17 +797,29 @@ static int server_listener_start(server *srv, server_listener *l)
      * accept and refuse. */
     unsigned mhd_limit = cfg->max_connections + cfg->workers;
     size_t pool = cfg->max_header * 2 + SERVER_POOL_SLACK;
-    l->mhd = MHD_start_daemon(
-        flags, 0, server_accept_policy, l, server_access, l,
+    struct MHD_OptionItem opts[] = {
         /* First, so that MHD's messages about the later options reach our log too. */
-        MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_CONNECTION, server_notify, l,
-        MHD_OPTION_NOTIFY_COMPLETED, server_completed, l, MHD_OPTION_END);
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)server_mhd_log, l},
+        {MHD_OPTION_LISTEN_SOCKET, (intptr_t)l->fd, NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->workers, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)mhd_limit, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->idle_timeout, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)pool, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)server_notify, l},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)server_completed, l},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)server_request_begin, l},
+        /* The TLS items come last, so that without TLS the list simply ends before them. */
+        /* (Options taking one pointer carry it in ptr_value.) */
+        {l->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, srv->tls_cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)cfg->tls_priorities},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    l->mhd = MHD_start_daemon(flags, 0, server_accept_policy, l, server_access, l,
+                              MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!l->mhd) {
-        xend_error_report(XEND_ERR_SYSTEM, "cannot start the HTTP server on the %s listener",
-                          l->name);
+        xend_error_report(XEND_ERR_SYSTEM, "cannot start the HTTP server on the %s listener%s",
+                          l->name, l->tls ? " (with TLS: is the key usable by GnuTLS?)" : "");
         return -1;
     }
     l->fd = -1; /* MHD owns it now and closes it in MHD_stop_daemon */
@@ -956,16 +828,25 @@ static int server_listener_start(server *srv, server_listener *l)
 
 static int server_config_check(const server_config *cfg)
 {
-    if (!cfg->socket_path && !cfg->tcp_listen) {
+    if (!cfg->socket_path && !cfg->socket_ro_path && !cfg->tcp_listen) {
         xend_error_report(XEND_ERR_CONFIG_INVALID, "no listener configured");
         return -1;
     }
     if (cfg->workers < 1 || cfg->job_workers < 1 || cfg->priority_workers < 1 ||
         cfg->max_connections < 1 || cfg->idle_timeout < 1 || cfg->max_header < 256 ||
-        cfg->limits.max_body < 1) {
+        cfg->limits.max_body < 1 || cfg->max_client_requests < 1 || cfg->request_timeout < 1 ||
+        cfg->max_unauth_connections < 1 || cfg->auth_max_failures < 1 ||
+        cfg->auth_fail_window < 1) {
         xend_error_report(XEND_ERR_CONFIG_INVALID,
                           "server limits must be positive (workers, max_connections, "
-                          "idle_timeout, max_header >= 256, max_body)");
+                          "idle_timeout, max_header >= 256, max_body, max_client_requests, "
+                          "request_timeout, max_unauth_connections, auth_max_failures, "
+                          "auth_fail_window)");
+        return -1;
+    }
+    if (cfg->socket_path && cfg->socket_ro_path && strcmp(cfg->socket_path, cfg->socket_ro_path) == 0) {
+        xend_error_report(XEND_ERR_CONFIG_INVALID,
+                          "socket and socket_ro are the same path '%s'", cfg->socket_path);
         return -1;
     }
     return 0;
@@ -979,11 +860,15 @@ server *server_start(const server_config *cfg, xmlrpc_registry *reg, void *app)
     srv->cfg = *cfg;
     srv->reg = reg;
     srv->app = app;
-    srv->unix_l = (server_listener){srv, NULL, -1, "unix"};
-    srv->tcp_l = (server_listener){srv, NULL, -1, "tcp"};
+    static const char *const names[SERVER_LISTEN_LAST] = {"unix", "unix-ro", "tcp"};
+    for (int i = 0; i < SERVER_LISTEN_LAST; i++)
+        srv->listeners[i] = (server_listener){.srv = srv, .fd = -1, .name = names[i], .kind = i};
     atomic_init(&srv->connections, 0);
+    atomic_init(&srv->unauth, 0);
     pthread_mutex_init(&srv->park_lock, NULL);
     pthread_mutex_init(&srv->job_lock, NULL);
+    pthread_mutex_init(&srv->conn_lock, NULL);
+    pthread_mutex_init(&srv->client_lock, NULL);
     pthread_cond_init(&srv->job_cond, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -992,10 +877,17 @@ server *server_start(const server_config *cfg, xmlrpc_registry *reg, void *app)
     pthread_condattr_destroy(&ca);
     srv->tcp_address = xstrdup(cfg->tcp_address ? cfg->tcp_address : "127.0.0.1");
     srv->cfg.tcp_address = srv->tcp_address;
-    if (cfg->socket_path) {
-        srv->socket_path = xstrdup(cfg->socket_path);
-        srv->cfg.socket_path = srv->socket_path;
-    }
+    if (cfg->socket_path)
+        srv->listeners[SERVER_LISTEN_UNIX].path = xstrdup(cfg->socket_path);
+    if (cfg->socket_ro_path)
+        srv->listeners[SERVER_LISTEN_UNIX_RO].path = xstrdup(cfg->socket_ro_path);
+    srv->cfg.socket_path = srv->listeners[SERVER_LISTEN_UNIX].path;
+    srv->cfg.socket_ro_path = srv->listeners[SERVER_LISTEN_UNIX_RO].path;
+    srv->listeners[SERVER_LISTEN_TCP].tls = cfg->tcp_listen && cfg->tcp_tls;
+    srv->listeners[SERVER_LISTEN_TCP].auth = cfg->tcp_listen && cfg->tcp_auth;
+    if (server_auth_start(srv) < 0)
+        goto fail;
+    xmlrpc_registry_set_audit(reg, server_audit, srv);
     if (pthread_key_create(&srv->decoder_key, server_decoder_destroy) != 0) {
         xend_error_report(XEND_ERR_SYSTEM, "cannot create a thread-local key");
         goto fail;
@@ -1018,14 +910,11 @@ server *server_start(const server_config *cfg, xmlrpc_registry *reg, void *app)
         srv->njob_threads++;
     }
     /* Bind everything before serving anything, so a failure leaves nothing running. */
-    if (srv->socket_path && server_bind_unix(srv) < 0)
+    if (server_listen_bind(srv) < 0)
         goto fail;
-    if (cfg->tcp_listen && server_bind_tcp(srv) < 0)
-        goto fail;
-    if (srv->socket_path && server_listener_start(srv, &srv->unix_l) < 0)
-        goto fail;
-    if (cfg->tcp_listen && server_listener_start(srv, &srv->tcp_l) < 0)
-        goto fail;
+    for (int i = 0; i < SERVER_LISTEN_LAST; i++)
+        if (srv->listeners[i].fd >= 0 && server_listener_start(srv, &srv->listeners[i]) < 0)
+            goto fail;
     if (pthread_create(&srv->park_thread, NULL, server_park_main, srv) != 0) {
         xend_error_report(XEND_ERR_SYSTEM, "cannot start the long-poll thread");
         goto fail;
@@ -1042,16 +931,15 @@ unsigned server_tcp_port(const server *srv)
     return srv ? srv->tcp_port : 0;
 }
 
-int server_add_connection(server *srv, int fd, bool is_unix)
+int server_add_connection(server *srv, int fd, server_listen_kind kind)
 {
-    server_listener *l = is_unix ? &srv->unix_l : &srv->tcp_l;
-    if (!l->mhd)
-        l = l == &srv->unix_l ? &srv->tcp_l : &srv->unix_l;
-    if (!l->mhd) {
+    server_listener *l = kind < SERVER_LISTEN_LAST ? &srv->listeners[kind] : NULL;
+    if (!l || !l->mhd) {
         close(fd);
-        xend_error_report(XEND_ERR_INTERNAL, "the server has no listener to add a connection to");
+        xend_error_report(XEND_ERR_INTERNAL, "the server has no such listener");
         return -1;
     }
+    bool is_unix = kind != SERVER_LISTEN_TCP;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     memset(&ss, 0, sizeof(ss));
@@ -1102,28 +990,27 @@ void server_stop(server *srv)
         /* Give the workers a moment to send those answers before the sockets close. */
         usleep(50 * 1000);
     }
-    /* Remove the name first so new clients fail fast instead of queueing on a closing
-     * socket; only our own file, never one a successor has bound since. */
-    if (srv->socket_bound) {
-        struct stat st;
-        if (stat(srv->socket_path, &st) == 0 && st.st_dev == srv->socket_dev &&
-            st.st_ino == srv->socket_ino)
-            unlink(srv->socket_path);
+    /* Remove the names first so new clients fail fast instead of queueing on a closing
+     * socket. */
+    server_listen_unlink(srv);
+    for (int i = 0; i < SERVER_LISTEN_LAST; i++) {
+        server_listener *l = &srv->listeners[i];
+        if (l->mhd)
+            MHD_stop_daemon(l->mhd);
+        if (l->fd >= 0)
+            close(l->fd);
+        free(l->path);
     }
-    server_listener *ls[2] = {&srv->unix_l, &srv->tcp_l};
-    for (int i = 0; i < 2; i++) {
-        if (ls[i]->mhd)
-            MHD_stop_daemon(ls[i]->mhd);
-        if (ls[i]->fd >= 0)
-            close(ls[i]->fd);
-    }
+    xmlrpc_registry_set_audit(srv->reg, NULL, NULL);
+    server_auth_stop(srv);
     if (srv->decoder_key_made)
         pthread_key_delete(srv->decoder_key);
     pthread_mutex_destroy(&srv->park_lock);
     pthread_cond_destroy(&srv->park_cond);
     pthread_mutex_destroy(&srv->job_lock);
     pthread_cond_destroy(&srv->job_cond);
-    free(srv->socket_path);
+    pthread_mutex_destroy(&srv->conn_lock);
+    pthread_mutex_destroy(&srv->client_lock);
     free(srv->tcp_address);
     free(srv);
 }

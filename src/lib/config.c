@@ -2,7 +2,7 @@
  * The xm client configuration file (xend_client_config_*): which daemon xm and libxend talk
  * to, as whom, and how xm prints. Two formats are read:
  *   - xend's own `key = value` lines (util/keyfile.c, the one parser of that syntax, with
- *     this file's list of keys on top): uri, username, password_file, format;
+ *     this file's list of keys on top): uri, username, password_file, ca_file, format;
  *   - Xen 3.0.4's xm-config.xml, when the first non-blank character is '<':
  *     <xm><server type='Xen-API'|'LegacyXMLRPC' uri=.. username=.. password=../></xm>,
  *     read with Expat with DOCTYPEs and entity declarations refused.
@@ -44,7 +44,8 @@ struct xend_client_config {
     size_t n, cap;
 };
 
-static const char *const lib_config_keys[] = {"uri", "username", "password_file", "format"};
+static const char *const lib_config_keys[] = {"uri", "username", "password_file", "ca_file",
+                                              "format"};
 
 static void lib_config_set(xend_client_config *cfg, const char *key, const char *value,
                            unsigned line)
@@ -110,7 +111,7 @@ static int lib_config_parse_keys(xend_client_config *cfg, const char *path, cons
         if (!known) {
             xend_error_report(XEND_ERR_CONFIG_INVALID,
                               "%s:%u: unknown key '%s' (known: uri, username, password_file, "
-                              "format)",
+                              "ca_file, format)",
                               path, e->line, e->key);
             rc = -1;
         } else if (strcmp(e->key, "format") == 0 && strcmp(e->value, "text") != 0 &&
@@ -167,8 +168,10 @@ static void lib_xml_server(lib_xml_ctx *x, const XML_Char **attrs)
                  strcmp(name, "password") == 0)
             lib_config_set(x->cfg, name, value, line);
         else {
-            lib_xml_fail(x, "unknown attribute '%s' of <server> (known: type, uri, username, "
-                            "password)", name);
+            lib_xml_fail(x,
+                         "unknown attribute '%s' of <server> (known: type, uri, username, "
+                         "password)",
+                         name);
             return;
         }
     }
@@ -328,8 +331,8 @@ xend_client_config *xend_client_config_load(const char *path)
         goto fail;
     }
     if (st_rc == 0 && (unsigned long long)st.st_size > LIB_CONFIG_MAX_SIZE) {
-        xend_error_report(XEND_ERR_CONFIG_INVALID,
-                          "xm config file %s is larger than %u bytes", p, LIB_CONFIG_MAX_SIZE);
+        xend_error_report(XEND_ERR_CONFIG_INVALID, "xm config file %s is larger than %u bytes", p,
+                          LIB_CONFIG_MAX_SIZE);
         goto fail;
     }
     size_t len;
@@ -352,15 +355,26 @@ fail:
     return NULL;
 }
 
-/* The first line of a password file, relative paths taken from the config file's folder. */
-static char *lib_password_file_read(const xend_client_config *cfg, const char *file)
+/* A file the config names: a relative path is taken from the config file's folder, so
+ * that a config works wherever xm runs. malloc'd. */
+static char *lib_config_file_path(const xend_client_config *cfg, const char *file)
 {
-    char *path;
     const char *slash = cfg->path ? strrchr(cfg->path, '/') : NULL;
     if (file[0] != '/' && slash)
-        path = xasprintf("%.*s/%s", (int)(slash - cfg->path), cfg->path, file);
-    else
-        path = xstrdup(file);
+        return xasprintf("%.*s/%s", (int)(slash - cfg->path), cfg->path, file);
+    return xstrdup(file);
+}
+
+char *lib_client_config_ca_file(const xend_client_config *cfg)
+{
+    const char *file = xend_client_config_get(cfg, "ca_file");
+    return file && *file ? lib_config_file_path(cfg, file) : NULL;
+}
+
+/* The first line of a password file. */
+static char *lib_password_file_read(const xend_client_config *cfg, const char *file)
+{
+    char *path = lib_config_file_path(cfg, file);
     size_t len;
     char *text = xend_file_read(path, LIB_PASSWORD_MAX, &len);
     if (!text) {

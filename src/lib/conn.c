@@ -2,8 +2,9 @@
  * The connection of libxend: a minimal HTTP/1.1 client of our own (no libcurl: over a
  * Unix socket a call should cost a write and a read, not a library's state machine) that
  * POSTs XML-RPC calls on one kept-alive stream, plus the public entry points. The stream is
- * a Unix socket, a TCP socket, or the socketpair of an ssh child (ssh.c). A dropped idle
- * connection is reopened once, and only when the daemon cannot have seen the request.
+ * a Unix socket, a TCP socket (with TLS for https://, tls.c), or the socketpair of an ssh
+ * child (ssh.c). A dropped idle connection is reopened once, and only when the daemon
+ * cannot have seen the request.
  */
 #include "config.h"
 #include "xend/xend.h"
@@ -31,23 +32,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LIB_CONNECT_TIMEOUT_MS 5000
 #define LIB_MAX_HEADER (16u << 10)
 #define LIB_MAX_BODY (64u << 20)
 /* How long a closed connection waits for its ssh child to exit before signalling it. */
 #define LIB_CHILD_EXIT_MS 3000
 
 struct xend_conn {
-    char *uri;         /* as given, less any password: for messages */
+    char *uri; /* as given, less any password: for messages */
     lib_uri u;
-    int fd;            /* -1 when not connected */
-    pid_t child;       /* SSH: the running ssh command, 0 when none */
-    char *ssh_prog;    /* SSH: its program name, for messages */
-    char child_how[128]; /* SSH: how the last child ended ("exited with status 255"), or "" */
-    char note[192];      /* room for lib_conn_child_note's text */
-    char *auth;        /* the Authorization header's value (TCP only), or NULL */
-    unsigned requests; /* sent on the current socket: > 0 means it was kept alive */
-    int timeout_ms;    /* 0 = wait forever */
+    int fd;                   /* -1 when not connected */
+    pid_t child;              /* SSH: the running ssh command, 0 when none */
+    char *ssh_prog;           /* SSH: its program name, for messages */
+    char child_how[128];      /* SSH: how the last child ended ("exited with status 255"), or "" */
+    char note[192];           /* room for lib_conn_child_note's text */
+    char *auth;               /* the Authorization header's value (TCP only), or NULL */
+    char *auth_user;          /* its user name, for messages */
+    lib_tls_creds *tls_creds; /* https://: the trust anchors, kept for reconnections */
+    lib_tls *tls;             /* https://: the session on fd, NULL when not connected */
+    unsigned requests;        /* sent on the current socket: > 0 means it was kept alive */
+    int timeout_ms;           /* 0 = wait forever */
     xmlrpc_decoder *dec;
     xbuf out; /* the request being sent, reused */
     xbuf in;  /* the reply being read, reused */
@@ -71,6 +74,8 @@ static void lib_error_capture(xend_client_error *e)
 
 static void lib_conn_disconnect(xend_conn *c)
 {
+    lib_tls_close(c->tls);
+    c->tls = NULL;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -111,7 +116,8 @@ static int lib_ms_left(const struct timespec *deadline)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    long long ms = (deadline->tv_sec - now.tv_sec) * 1000LL + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+    long long ms =
+        (deadline->tv_sec - now.tv_sec) * 1000LL + (deadline->tv_nsec - now.tv_nsec) / 1000000;
     return ms < 0 ? 0 : ms > 1000000000 ? 1000000000 : (int)ms;
 }
 
@@ -126,9 +132,7 @@ static void lib_deadline_set(struct timespec *d, int ms)
     }
 }
 
-/* Wait until fd is ready for events; 0, or -1 with errno (ETIMEDOUT on expiry). A NULL
- * deadline waits forever. */
-static int lib_fd_wait(int fd, short events, const struct timespec *deadline)
+int lib_fd_wait(int fd, short events, const struct timespec *deadline)
 {
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
@@ -145,22 +149,23 @@ static int lib_fd_wait(int fd, short events, const struct timespec *deadline)
 }
 
 /* What follows the socket path in the EACCES message (xm words its own hint after it). */
-#define LIB_EACCES_TAIL                                                                      \
-    ": connecting needs write access to the socket: root, or membership of the group "      \
+#define LIB_EACCES_TAIL                                                                            \
+    ": connecting needs write access to the socket: root, or membership of the group "             \
     "that owns it (see xend.conf(5) socket_group)"
 
 static void lib_report_connect(const xend_conn *c, int err)
 {
     if (err == EACCES && c->u.transport == LIB_TRANSPORT_UNIX)
-        xend_error_report(XEND_ERR_SYSTEM,
-                          "Permission denied on %s" LIB_EACCES_TAIL, c->u.socket_path);
+        xend_error_report(XEND_ERR_SYSTEM, "Permission denied on %s" LIB_EACCES_TAIL,
+                          c->u.socket_path);
     else
         xend_error_report(XEND_ERR_SYSTEM, "Unable to connect to xend at %s: %s", c->uri,
                           strerror(err));
 }
 
-/* Connect one non-blocking socket to addr within the connect bound; fd or -1 with errno. */
-static int lib_socket_connect(int family, const struct sockaddr *addr, socklen_t len)
+/* Connect one non-blocking socket to addr by the deadline; fd or -1 with errno. */
+static int lib_socket_connect(int family, const struct sockaddr *addr, socklen_t len,
+                              const struct timespec *dl)
 {
     int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
@@ -168,11 +173,9 @@ static int lib_socket_connect(int family, const struct sockaddr *addr, socklen_t
     if (connect(fd, addr, len) == 0)
         return fd;
     if (errno == EINPROGRESS) {
-        struct timespec dl;
         int soerr = 0;
         socklen_t sl = sizeof(soerr);
-        lib_deadline_set(&dl, LIB_CONNECT_TIMEOUT_MS);
-        if (lib_fd_wait(fd, POLLOUT, &dl) == 0 &&
+        if (lib_fd_wait(fd, POLLOUT, dl) == 0 &&
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0) {
             if (soerr == 0)
                 return fd;
@@ -205,12 +208,14 @@ static int lib_conn_connect_ssh(xend_conn *c)
 static int lib_conn_connect(xend_conn *c)
 {
     int fd;
+    struct timespec dl;
     if (c->u.transport == LIB_TRANSPORT_SSH)
         return lib_conn_connect_ssh(c);
     if (c->u.transport == LIB_TRANSPORT_UNIX) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         memcpy(sa.sun_path, c->u.socket_path, strlen(c->u.socket_path) + 1);
-        fd = lib_socket_connect(AF_UNIX, (struct sockaddr *)&sa, sizeof(sa));
+        lib_deadline_set(&dl, LIB_CONNECT_TIMEOUT_MS);
+        fd = lib_socket_connect(AF_UNIX, (struct sockaddr *)&sa, sizeof(sa), &dl);
         if (fd < 0) {
             lib_report_connect(c, errno);
             return -1;
@@ -231,13 +236,22 @@ static int lib_conn_connect(xend_conn *c)
         int err = ECONNREFUSED;
         fd = -1;
         for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-            fd = lib_socket_connect(ai->ai_family, ai->ai_addr, ai->ai_addrlen);
+            /* Each address has the whole bound: the first may be an unreachable one. */
+            lib_deadline_set(&dl, LIB_CONNECT_TIMEOUT_MS);
+            fd = lib_socket_connect(ai->ai_family, ai->ai_addr, ai->ai_addrlen, &dl);
             if (fd < 0)
                 err = errno;
         }
         freeaddrinfo(res);
         if (fd < 0) {
             lib_report_connect(c, err);
+            return -1;
+        }
+        /* The handshake shares the connect's bound. A failure is not tried on the next
+         * address: the same server would show the same certificate. */
+        if (c->u.tls &&
+            !(c->tls = lib_tls_open(c->tls_creds, fd, c->u.host, c->u.port, c->uri, &dl))) {
+            close(fd);
             return -1;
         }
     }
@@ -250,12 +264,13 @@ static int lib_conn_connect(xend_conn *c)
 static int lib_send_all(xend_conn *c, const char *buf, size_t len, const struct timespec *dl)
 {
     while (len > 0) {
-        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        ssize_t n = c->tls ? lib_tls_send(c->tls, buf, len) : send(c->fd, buf, len, MSG_NOSIGNAL);
         if (n > 0) {
             buf += n;
             len -= (size_t)n;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (lib_fd_wait(c->fd, POLLOUT, dl) < 0)
+            /* TLS may need to read (a TLS 1.3 key update) before it can write. */
+            if (lib_fd_wait(c->fd, c->tls ? lib_tls_events(c->tls) : POLLOUT, dl) < 0)
                 return -1;
         } else if (n < 0 && errno != EINTR) {
             return -1;
@@ -269,7 +284,9 @@ static ssize_t lib_recv_some(xend_conn *c, const struct timespec *dl)
 {
     for (;;) {
         xbuf_reserve(&c->in, 65536);
-        ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1, 0);
+        char *at = c->in.data + c->in.len;
+        size_t room = c->in.cap - c->in.len - 1;
+        ssize_t n = c->tls ? lib_tls_recv(c->tls, at, room) : recv(c->fd, at, room, 0);
         if (n > 0) {
             c->in.len += (size_t)n;
             c->in.data[c->in.len] = '\0';
@@ -278,7 +295,10 @@ static ssize_t lib_recv_some(xend_conn *c, const struct timespec *dl)
         if (n == 0)
             return 0;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (lib_fd_wait(c->fd, POLLIN, dl) < 0)
+            /* Bytes GnuTLS already decrypted are invisible to poll: read them first. */
+            if (c->tls && lib_tls_pending(c->tls))
+                continue;
+            if (lib_fd_wait(c->fd, c->tls ? lib_tls_events(c->tls) : POLLIN, dl) < 0)
                 return -1;
         } else if (errno != EINTR) {
             return -1;
@@ -313,6 +333,39 @@ static bool lib_header_get(const char *hdr, const char *name, char *out, size_t 
 
 typedef enum { LIB_IO_OK, LIB_IO_FAILED, LIB_IO_DROPPED } lib_io;
 
+/* An HTTP status other than 200 in the header block c->in.data, whose reason phrase starts
+ * at off. The statuses of xend's TCP listener are told in words: 401 (credentials missing
+ * or wrong) and 429 (too many failed logins from this address). */
+static void lib_report_status(xend_conn *c, int status, int off)
+{
+    const char *reason = c->in.data + off + (c->in.data[off] == ' ');
+    const char *eol = strstr(reason, "\r\n");
+    int rlen = (int)(eol ? eol - reason : 0);
+    char val[64];
+    if (status == 401 && c->auth) {
+        xend_error_report(XEND_ERR_ACCESS_DENIED,
+                          "authentication failed at xend at %s (HTTP 401 %.*s): user '%s' "
+                          "unknown or wrong password",
+                          c->uri, rlen, reason, c->auth_user);
+    } else if (status == 401) {
+        xend_error_report(XEND_ERR_ACCESS_DENIED,
+                          "xend at %s requires authentication (HTTP 401 %.*s): give "
+                          "user:password@ in the URI, or username and password_file in the xm "
+                          "config file",
+                          c->uri, rlen, reason);
+    } else if (status == 429) {
+        bool after = lib_header_get(c->in.data, "Retry-After", val, sizeof(val)) && val[0] >= '0' &&
+                     val[0] <= '9' && strspn(val, "0123456789") == strlen(val);
+        xend_error_report(XEND_ERR_LIMIT,
+                          "authentication refused by xend at %s (HTTP 429 %.*s): too many failed "
+                          "logins from this address; try again in %s%s",
+                          c->uri, rlen, reason, after ? val : "a while", after ? " s" : "");
+    } else {
+        xend_error_report(XEND_ERR_PROTOCOL_INTERNAL, "xend at %s replied HTTP %d %.*s", c->uri,
+                          status, rlen, reason);
+    }
+}
+
 /* Read one reply into c->in; on success *body and *body_len point into it. LIB_IO_DROPPED
  * means the socket failed before any byte of the reply (the request may be retried on a
  * kept-alive socket); any other failure is reported. */
@@ -328,14 +381,18 @@ static lib_io lib_reply_read(xend_conn *c, const struct timespec *dl, const char
             if (c->in.len == 0 && (n == 0 || e == ECONNRESET || e == EPIPE))
                 return LIB_IO_DROPPED;
             if (e == ETIMEDOUT)
-                xend_error_report(XEND_ERR_SYSTEM, "xend at %s did not reply within %d ms",
-                                  c->uri, c->timeout_ms);
+                xend_error_report(XEND_ERR_SYSTEM, "xend at %s did not reply within %d ms", c->uri,
+                                  c->timeout_ms);
             else if (n == 0)
-                xend_error_report(XEND_ERR_SYSTEM, "xend at %s closed the connection in "
-                                  "the middle of its reply%s", c->uri, lib_conn_child_note(c));
+                xend_error_report(XEND_ERR_SYSTEM,
+                                  "xend at %s closed the connection in "
+                                  "the middle of its reply%s",
+                                  c->uri, lib_conn_child_note(c));
             else
-                xend_error_report(XEND_ERR_SYSTEM, "Unable to read the reply of xend at %s: "
-                                  "%s%s", c->uri, strerror(e), lib_conn_child_note(c));
+                xend_error_report(XEND_ERR_SYSTEM,
+                                  "Unable to read the reply of xend at %s: "
+                                  "%s%s",
+                                  c->uri, lib_tls_strerror(e), lib_conn_child_note(c));
             return LIB_IO_FAILED;
         }
         hdr_end = strstr(c->in.data, "\r\n\r\n");
@@ -360,12 +417,11 @@ static lib_io lib_reply_read(xend_conn *c, const struct timespec *dl, const char
     char val[256];
     *keep_alive = minor >= 1;
     if (lib_header_get(c->in.data, "Connection", val, sizeof(val)))
-        *keep_alive = strcasestr(val, "close") ? false : strcasestr(val, "keep-alive") ? true : *keep_alive;
+        *keep_alive = strcasestr(val, "close")        ? false
+                      : strcasestr(val, "keep-alive") ? true
+                                                      : *keep_alive;
     if (status != 200) {
-        const char *reason = c->in.data + off + (c->in.data[off] == ' ');
-        const char *eol = strstr(reason, "\r\n");
-        xend_error_report(XEND_ERR_PROTOCOL_INTERNAL, "xend at %s replied HTTP %d %.*s", c->uri,
-                          status, (int)(eol ? eol - reason : 0), reason);
+        lib_report_status(c, status, off);
         return LIB_IO_FAILED;
     }
     if (lib_header_get(c->in.data, "Transfer-Encoding", val, sizeof(val)) &&
@@ -393,17 +449,18 @@ static lib_io lib_reply_read(xend_conn *c, const struct timespec *dl, const char
     while (c->in.len - hdr_len < clen) {
         ssize_t n = lib_recv_some(c, dl);
         if (n <= 0) {
-            if (n < 0 && errno == ETIMEDOUT)
-                xend_error_report(XEND_ERR_SYSTEM, "xend at %s did not reply within %d ms",
-                                  c->uri, c->timeout_ms);
+            int e = n == 0 ? 0 : errno;
+            if (e == ETIMEDOUT)
+                xend_error_report(XEND_ERR_SYSTEM, "xend at %s did not reply within %d ms", c->uri,
+                                  c->timeout_ms);
             else
-                xend_error_report(XEND_ERR_SYSTEM, "reply of xend at %s truncated: %s%s",
-                                  c->uri, n == 0 ? "connection closed" : strerror(errno),
+                xend_error_report(XEND_ERR_SYSTEM, "reply of xend at %s truncated: %s%s", c->uri,
+                                  n == 0 ? "connection closed" : lib_tls_strerror(e),
                                   lib_conn_child_note(c));
             return LIB_IO_FAILED;
         }
     }
-    if (c->in.len - hdr_len > clen)
+    if (c->in.len - hdr_len > clen || (c->tls && lib_tls_pending(c->tls)))
         *keep_alive = false; /* bytes we never asked for: do not trust this socket again */
     *body = c->in.data + hdr_len;
     *body_len = (size_t)clen;
@@ -444,11 +501,15 @@ static int lib_http_exchange(xend_conn *c, const char *xml, size_t xml_len, cons
             if (reused && attempt == 0 && (e == EPIPE || e == ECONNRESET))
                 continue;
             if (e == ETIMEDOUT)
-                xend_error_report(XEND_ERR_SYSTEM, "xend at %s did not accept the request "
-                                  "within %d ms", c->uri, c->timeout_ms);
+                xend_error_report(XEND_ERR_SYSTEM,
+                                  "xend at %s did not accept the request "
+                                  "within %d ms",
+                                  c->uri, c->timeout_ms);
             else
-                xend_error_report(XEND_ERR_SYSTEM, "Unable to send the request to xend at %s: "
-                                  "%s%s", c->uri, strerror(e), lib_conn_child_note(c));
+                xend_error_report(XEND_ERR_SYSTEM,
+                                  "Unable to send the request to xend at %s: "
+                                  "%s%s",
+                                  c->uri, lib_tls_strerror(e), lib_conn_child_note(c));
             break;
         }
         lib_io r = lib_reply_read(c, dl, body, body_len, &keep_alive);
@@ -458,8 +519,10 @@ static int lib_http_exchange(xend_conn *c, const char *xml, size_t xml_len, cons
              * the request, so sending it again cannot run the method twice. */
             if (reused && attempt == 0)
                 continue;
-            xend_error_report(XEND_ERR_SYSTEM, "xend at %s closed the connection without "
-                              "replying%s", c->uri, lib_conn_child_note(c));
+            xend_error_report(XEND_ERR_SYSTEM,
+                              "xend at %s closed the connection without "
+                              "replying%s",
+                              c->uri, lib_conn_child_note(c));
             break;
         }
         if (r == LIB_IO_FAILED) {
@@ -527,8 +590,8 @@ int xend_call_value(xend_conn *c, const char *method, const xmlrpc_value *params
     if (xmlrpc_decode_response(c->dec, body, body_len, &resp) < 0) {
         char msg[sizeof(((xend_error *)0)->message)];
         snprintf(msg, sizeof(msg), "%s", xend_error_last()->message);
-        xend_error_report(XEND_ERR_PROTOCOL_INTERNAL, "malformed reply from xend at %s: %s",
-                          c->uri, msg);
+        xend_error_report(XEND_ERR_PROTOCOL_INTERNAL, "malformed reply from xend at %s: %s", c->uri,
+                          msg);
         lib_conn_disconnect(c); /* the stream can no longer be trusted */
         goto fail;
     }
@@ -584,7 +647,7 @@ int xend_call(xend_conn *c, const char *method, xmlrpc_value **result, const cha
     return rc;
 }
 
-/* Credentials for a new connection: those of an http://user:password@ URI, else those of
+/* Credentials for a new connection: those of an http(s)://user:password@ URI, else those of
  * the xm config file the URI came from (cfg, NULL if it came from elsewhere). */
 static int lib_conn_credentials_init(xend_conn *c, const xend_client_config *cfg)
 {
@@ -602,6 +665,32 @@ static int lib_conn_credentials_init(xend_conn *c, const xend_client_config *cfg
         free(password);
     }
     return rc;
+}
+
+/* The trust anchors of an https:// connection: the ca_file of the xm config file (cfg
+ * when the URI came from it, else the file the usual search finds), else $XEND_CA_FILE,
+ * else the system's trust store. */
+static int lib_conn_tls_init(xend_conn *c, const xend_client_config *cfg)
+{
+    xend_client_config *own = NULL;
+    if (!cfg && !(cfg = own = xend_client_config_load(NULL)))
+        return -1;
+    char *ca = lib_client_config_ca_file(cfg);
+    char *origin = NULL;
+    if (ca) {
+        origin = xasprintf("ca_file in %s", xend_client_config_path(cfg));
+    } else {
+        const char *env = getenv("XEND_CA_FILE");
+        if (env && *env) {
+            ca = xstrdup(env);
+            origin = xstrdup("XEND_CA_FILE");
+        }
+    }
+    c->tls_creds = lib_tls_creds_new(ca, origin);
+    free(ca);
+    free(origin);
+    xend_client_config_free(own);
+    return c->tls_creds ? 0 : -1;
 }
 
 xend_conn *xend_open(const char *uri)
@@ -622,7 +711,7 @@ xend_conn *xend_open(const char *uri)
         free(c->uri);
         c->uri = shown;
     }
-    if (lib_conn_credentials_init(c, cfg) < 0)
+    if (lib_conn_credentials_init(c, cfg) < 0 || (c->u.tls && lib_conn_tls_init(c, cfg) < 0))
         goto fail;
     c->dec = xmlrpc_decoder_new(NULL);
     if (!c->dec || lib_conn_connect(c) < 0)
@@ -669,6 +758,8 @@ void xend_close(xend_conn *c)
         explicit_bzero(c->auth, strlen(c->auth));
         free(c->auth);
     }
+    free(c->auth_user);
+    lib_tls_creds_free(c->tls_creds);
     free(c->uri);
     free(c);
 }
@@ -678,13 +769,16 @@ int xend_set_credentials(xend_conn *c, const char *user, const char *password)
     if (!c)
         return -1;
     if (user && (strchr(user, ':') || !*user)) {
-        xend_error_report(XEND_ERR_INVALID_ARG, "invalid user name '%s' for HTTP Basic "
-                          "authentication: it must be non-empty and hold no ':'", user);
+        xend_error_report(XEND_ERR_INVALID_ARG,
+                          "invalid user name '%s' for HTTP Basic "
+                          "authentication: it must be non-empty and hold no ':'",
+                          user);
         return lib_conn_fail(c);
     }
     for (const char *p = user; p && *p; p++) {
         if ((unsigned char)*p < ' ' || *p == 0x7f) {
-            xend_error_report(XEND_ERR_INVALID_ARG, "invalid user name for HTTP Basic "
+            xend_error_report(XEND_ERR_INVALID_ARG,
+                              "invalid user name for HTTP Basic "
                               "authentication: control character at position %zu",
                               (size_t)(p - user));
             return lib_conn_fail(c);
@@ -695,8 +789,11 @@ int xend_set_credentials(xend_conn *c, const char *user, const char *password)
         free(c->auth);
         c->auth = NULL;
     }
+    free(c->auth_user);
+    c->auth_user = NULL;
     if (!user)
         return 0;
+    c->auth_user = xstrdup(user);
     /* RFC 7617: "Basic " base64(user ":" password), UTF-8 as given. */
     char *plain = xasprintf("%s:%s", user, password ? password : "");
     xbuf b = XBUF_INIT;

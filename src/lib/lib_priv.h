@@ -1,15 +1,17 @@
 /*
  * Internals of libxend shared by its files, the generated stubs and the unit tests: the
- * parsed URI, the argument format of xend_call, the ssh child process, the xm config file
- * and the runtime of the typed stubs. Not installed.
+ * parsed URI, the argument format of xend_call, the ssh child process, TLS, the xm config
+ * file and the runtime of the typed stubs. Not installed.
  */
 #ifndef XEND_LIB_PRIV_H
 #define XEND_LIB_PRIV_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "xend/xend.h"
 #include "xmlrpc/value.h"
@@ -20,6 +22,7 @@ typedef struct {
     lib_transport transport;
     char *socket_path; /* UNIX: absolute path of the socket; SSH: the remote daemon's socket,
                         * or NULL to let `xm serve` use its default */
+    bool tls;          /* TCP: https:// (TLS with the server certificate verified) */
     char *host;        /* TCP, SSH: host name or address, without brackets */
     char *port;        /* TCP: port number as text (default 8006); SSH: NULL unless given */
     char *user;        /* TCP, SSH: the user of user[:password]@, percent-decoded, or NULL */
@@ -28,7 +31,7 @@ typedef struct {
 } lib_uri;
 
 /* Parse uri into *out (free with lib_uri_clear). Returns 0, or -1 with INVALID_ARG (bad
- * syntax) or UNSUPPORTED (https) reported and *out left empty. */
+ * syntax) reported, never showing a password, and *out left empty. */
 int lib_uri_parse(const char *uri, lib_uri *out);
 void lib_uri_clear(lib_uri *u);
 /* uri without the password of its user:password@ part (for messages), malloc'd. */
@@ -45,6 +48,9 @@ char *lib_uri_discover(xend_client_config **cfg);
  * caller frees both) or both NULL when it names no username; -1 with an error reported
  * when its password_file cannot be read. */
 int lib_client_config_credentials(const xend_client_config *cfg, char **user, char **password);
+/* The path of the config file's ca_file (relative to the config file's folder), malloc'd,
+ * or NULL when it names none. */
+char *lib_client_config_ca_file(const xend_client_config *cfg);
 
 /* 0 if every character of fmt is a known argument kind, else -1 with INVALID_ARG
  * reported naming the character and its position. */
@@ -70,7 +76,47 @@ int lib_child_spawn(char *const argv[], int *fd, pid_t *pid);
  * Never leaves a zombie. */
 void lib_child_reap(pid_t pid, int wait_ms, char *how, size_t how_len);
 
+/* ---- TLS (tls.c) ---- */
+
+/* Bound of a connection's TCP connect, and then of its TLS handshake. */
+#define LIB_CONNECT_TIMEOUT_MS 5000
+
+typedef struct lib_tls_creds lib_tls_creds;
+typedef struct lib_tls lib_tls;
+
+/* The certificates that may sign a server's: the PEM file ca_file (at most 4 MiB; origin
+ * says where it was named, e.g. "XEND_CA_FILE", for messages), or the system's trust store
+ * when ca_file is NULL. Returns credentials the caller frees with lib_tls_creds_free, or
+ * NULL with an error reported (SYSTEM/LIMIT: unreadable, CONFIG_INVALID: no certificate). */
+lib_tls_creds *lib_tls_creds_new(const char *ca_file, const char *origin);
+void lib_tls_creds_free(lib_tls_creds *cr);
+/* A TLS client session over fd, a connected non-blocking TCP socket that stays the
+ * caller's (lib_tls_close does not close it). The handshake must end by deadline, and the
+ * server's certificate must be signed by cr and valid for host (name or address). uri (no
+ * password) names the daemon in messages. Returns the session (free with lib_tls_close) or
+ * NULL with SYSTEM reported ("... the certificate of HOST:PORT is not trusted: ..."). */
+lib_tls *lib_tls_open(const lib_tls_creds *cr, int fd, const char *host, const char *port,
+                      const char *uri, const struct timespec *deadline);
+/* send(2) and recv(2) through the session: > 0 bytes, 0 (recv) at the server's end of
+ * stream, -1 with errno: EAGAIN (wait for lib_tls_events on the fd, then call again with
+ * the same arguments), EINTR, ECONNRESET/EPIPE (the connection dropped), EPROTO (a TLS
+ * error: lib_tls_strerror tells which). */
+ssize_t lib_tls_send(lib_tls *t, const void *buf, size_t len);
+ssize_t lib_tls_recv(lib_tls *t, void *buf, size_t len);
+/* Decrypted bytes wait inside the session (poll would not see them). */
+bool lib_tls_pending(const lib_tls *t);
+/* POLLIN or POLLOUT: what the last EAGAIN is waiting for. */
+short lib_tls_events(const lib_tls *t);
+/* Send close_notify without waiting and free the session. Accepts NULL. */
+void lib_tls_close(lib_tls *t);
+/* strerror(errnum), or for EPROTO the text of this thread's last TLS error. */
+const char *lib_tls_strerror(int errnum);
+
 /* ---- helpers of conn.c for the other files ---- */
+
+/* Wait until fd is ready for events; 0, or -1 with errno (ETIMEDOUT on expiry). A NULL
+ * deadline (CLOCK_MONOTONIC) waits forever. */
+int lib_fd_wait(int fd, short events, const struct timespec *deadline);
 
 /* Copy the thread's util error (already reported) into conn's error, or with conn NULL
  * into the thread's xend_open error; returns -1 for `return lib_conn_fail(c);`. */

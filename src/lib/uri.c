@@ -1,5 +1,6 @@
 /*
- * URI parsing (unix://, httpu://, http:// with optional user:password@, ssh://) and the
+ * URI parsing (unix://, httpu://, http:// and https:// with optional user:password@, ssh://)
+ * and the
  * argument format of xend_call: the parts of libxend that need no daemon, kept apart from
  * the transport so the unit test can check them exhaustively.
  */
@@ -18,7 +19,7 @@
 #include <sys/un.h>
 
 #define LIB_DEFAULT_PATH "/RPC2"
-/* xend's default tcp_port: http://host/ alone means the usual daemon. */
+/* xend's default tcp_port: http://host/ or https://host/ alone means the usual daemon. */
 #define LIB_DEFAULT_PORT "8006"
 
 void lib_uri_clear(lib_uri *u)
@@ -44,8 +45,9 @@ static int lib_uri_parse_unix(const char *uri, const char *rest, lib_uri *out)
     }
     /* sun_path must hold the path and its NUL. */
     if (strlen(rest) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        xend_error_report(XEND_ERR_INVALID_ARG, "invalid URI '%s': socket path longer than %zu bytes",
-                          uri, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+        xend_error_report(XEND_ERR_INVALID_ARG,
+                          "invalid URI '%s': socket path longer than %zu bytes", uri,
+                          sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
         return -1;
     }
     out->transport = LIB_TRANSPORT_UNIX;
@@ -154,10 +156,11 @@ static int lib_uri_parse_authority(const char *rest, lib_uri *out, const char **
 
 char *lib_uri_redact(const char *uri)
 {
-    const char *p = uri ? strstr(uri, "://") : NULL;
-    if (!p)
-        return xstrdup(uri ? uri : "");
-    p += 3;
+    if (!uri)
+        return xstrdup("");
+    /* Without a scheme (a mistyped URI), the authority would start the string. */
+    const char *p = strstr(uri, "://");
+    p = p ? p + 3 : uri;
     size_t authlen = strcspn(p, "/");
     const char *at = NULL, *colon;
     for (const char *q = p; q < p + authlen; q++)
@@ -168,7 +171,7 @@ char *lib_uri_redact(const char *uri)
     return xasprintf("%.*s%s", (int)(colon - uri), uri, at);
 }
 
-static int lib_uri_parse_http(const char *uri, const char *rest, lib_uri *out)
+static int lib_uri_parse_http(const char *uri, const char *rest, bool tls, lib_uri *out)
 {
     const char *slash;
     if (lib_uri_parse_authority(rest, out, &slash) < 0)
@@ -186,14 +189,15 @@ static int lib_uri_parse_http(const char *uri, const char *rest, lib_uri *out)
         out->path = xstrdup(slash);
     }
     out->transport = LIB_TRANSPORT_TCP;
+    out->tls = tls;
     return 0;
 bad:
     lib_uri_clear(out);
     char *shown = lib_uri_redact(uri);
     xend_error_report(XEND_ERR_INVALID_ARG,
-                      "invalid URI '%s': expected http://[user[:password]@]host:port/[path] "
+                      "invalid URI '%s': expected %s://[user[:password]@]host:port/[path] "
                       "with a port from 1 to 65535",
-                      shown);
+                      shown, tls ? "https" : "http");
     free(shown);
     return -1;
 }
@@ -244,7 +248,9 @@ static int lib_uri_parse_ssh(const char *uri, const char *rest, lib_uri *out)
     return 0;
 bad:
     lib_uri_clear(out);
-    xend_error_report(XEND_ERR_INVALID_ARG, "invalid URI '%s': %s", uri, why);
+    char *shown = lib_uri_redact(uri);
+    xend_error_report(XEND_ERR_INVALID_ARG, "invalid URI '%s': %s", shown, why);
+    free(shown);
     return -1;
 }
 
@@ -260,21 +266,19 @@ int lib_uri_parse(const char *uri, lib_uri *out)
     if (strncmp(uri, "httpu://", 8) == 0)
         return lib_uri_parse_unix(uri, uri + 8, out);
     if (strncmp(uri, "http://", 7) == 0)
-        return lib_uri_parse_http(uri, uri + 7, out);
+        return lib_uri_parse_http(uri, uri + 7, false, out);
+    if (strncmp(uri, "https://", 8) == 0)
+        return lib_uri_parse_http(uri, uri + 8, true, out);
     if (strncmp(uri, "ssh://", 6) == 0)
         return lib_uri_parse_ssh(uri, uri + 6, out);
-    if (strncmp(uri, "https://", 8) == 0) {
-        xend_error_report(XEND_ERR_UNSUPPORTED,
-                          "cannot use '%s': https:// (TLS) is not supported by this libxend "
-                          "yet; use unix:// locally, ssh:// remotely, or http:// on a trusted "
-                          "network",
-                          uri);
-        return -1;
-    }
+    /* A mistyped scheme may still carry a password. */
+    char *shown = lib_uri_redact(uri);
     xend_error_report(XEND_ERR_INVALID_ARG,
                       "invalid URI '%s': expected unix:///path, httpu:///path, "
-                      "http://host:port/[path] or ssh://[user@]host[:port][/path]",
-                      uri);
+                      "http://host:port/[path], https://host:port/[path] or "
+                      "ssh://[user@]host[:port][/path]",
+                      shown);
+    free(shown);
     return -1;
 }
 
@@ -338,7 +342,8 @@ xmlrpc_value *lib_params_build(const char *fmt, va_list ap)
             double v = va_arg(ap, double);
             if (!isfinite(v) && !failed) {
                 xend_error_report(XEND_ERR_INVALID_ARG,
-                                  "argument %zu ('d') is not finite: XML-RPC cannot carry it", i + 1);
+                                  "argument %zu ('d') is not finite: XML-RPC cannot carry it",
+                                  i + 1);
                 failed = true;
             }
             if (!failed)

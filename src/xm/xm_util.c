@@ -212,6 +212,8 @@ xend_conn *xm_conn(xm_ctx *x)
                      (int)(tail - m - 21), m + 21);
         else if (strstr(m, "Is xend running?"))
             xm_error("%s", m); /* discovery found nothing: already says where it looked */
+        else if (strstr(m, "certificate") || strstr(m, "TLS"))
+            xm_error("%s", m); /* xend answered: the question would mislead */
         else if (!strncmp(m, "Unable to connect to xend", 25))
             xm_error(_("%s. Is xend running?"), m);
         else

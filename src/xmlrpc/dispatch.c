@@ -35,7 +35,15 @@ struct xmlrpc_registry {
     size_t n, cap;
     const xmlrpc_method **list; /* sorted view for xmlrpc_registry_list */
     xmlrpc_method *system;      /* our copy of the system.* table (data = registry) */
+    xmlrpc_audit_fn audit;      /* see xmlrpc_registry_set_audit; NULL = none */
+    void *audit_data;
 };
+
+void xmlrpc_registry_set_audit(xmlrpc_registry *reg, xmlrpc_audit_fn fn, void *data)
+{
+    reg->audit = fn;
+    reg->audit_data = data;
+}
 
 static const char *const access_names[XMLRPC_ACCESS_LAST] = {"read", "write", "admin"};
 
@@ -248,11 +256,14 @@ xmlrpc_value *xmlrpc_registry_call(xmlrpc_registry *reg, xmlrpc_caller *caller,
                           method);
         return NULL;
     }
+    bool audited = e->method->access > XMLRPC_ACCESS_READ && reg->audit;
     if (e->method->access > caller->max_access) {
         xend_error_report(XEND_ERR_ACCESS_DENIED,
                           "%s needs %s access; this connection only allows %s access", method,
                           xmlrpc_access_name(e->method->access),
                           xmlrpc_access_name(caller->max_access));
+        if (audited)
+            reg->audit(reg->audit_data, caller, e->method, params, XEND_ERR_ACCESS_DENIED);
         return NULL;
     }
     if (check_params(e, params) < 0)
@@ -261,6 +272,8 @@ xmlrpc_value *xmlrpc_registry_call(xmlrpc_registry *reg, xmlrpc_caller *caller,
     xmlrpc_value *v = e->method->fn(caller, params, e->method->data);
     if (!v && xend_error_last()->code == 0)
         xend_error_report(XEND_ERR_INTERNAL, "%s failed without saying why", method);
+    if (audited && v != XMLRPC_DEFERRED)
+        reg->audit(reg->audit_data, caller, e->method, params, v ? 0 : xend_error_last()->code);
     return v;
 }
 

@@ -31,6 +31,8 @@ typedef struct {
     pid_t pid;
     xmlrpc_access max_access; /* highest access class this caller may use */
     const char *transport;    /* "unix", "tcp", ... for logs */
+    const char *who;          /* "uid=0 gid=0 pid=12 (unix)", "user=alice addr=::1 (tcp)":
+                                 who is calling, for the audit log; NULL = unknown */
     void *app;                /* the application's context (the daemon) */
     /* Long polling: a transport that can park a request sets can_defer and first_ms (the
      * CLOCK_MONOTONIC milliseconds of the request's first dispatch). A handler that has
@@ -82,6 +84,14 @@ int xmlrpc_registry_add(xmlrpc_registry *reg, const xmlrpc_method *methods, size
 const xmlrpc_method *xmlrpc_registry_find(const xmlrpc_registry *reg, const char *name);
 /* All methods sorted by name; borrowed array of n pointers. */
 const xmlrpc_method *const *xmlrpc_registry_list(const xmlrpc_registry *reg, size_t *n);
+
+/* The audit hook: called after every call of a method whose access class is write or admin
+ * (also inside system.multicall, and when the call was refused for its access class), with
+ * fault 0 for success or the fault code. Runs in the calling thread; must not fail. */
+typedef void (*xmlrpc_audit_fn)(void *data, const xmlrpc_caller *caller,
+                                const xmlrpc_method *method, const xmlrpc_value *params,
+                                int fault);
+void xmlrpc_registry_set_audit(xmlrpc_registry *reg, xmlrpc_audit_fn fn, void *data);
 
 /* Check arity/types/access and call. Returns the result (caller owns) or NULL with an error
  * reported. */

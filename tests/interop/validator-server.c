@@ -468,6 +468,9 @@ int main(int argc, char **argv)
             }
             cfg.tcp_listen = true;
             cfg.tcp_address = "127.0.0.1";
+            /* A loopback test server for third-party clients: plain HTTP, no users. */
+            cfg.tcp_tls = false;
+            cfg.tcp_auth = false;
             cfg.tcp_port = (unsigned)port;
             break;
         }

@@ -11,13 +11,18 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 import unittest
+import urllib.parse
+import warnings
 import xmlrpc.client
 
 XEND_BIN = os.environ.get("XEND_BIN", "")
+SOURCE_DIR = os.environ.get("XEND_SOURCE_DIR",
+                            os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 WRAPPER = shlex.split(os.environ.get("XEND_WRAPPER", ""))
 # Under valgrind everything is ~30x slower: scale every bound we wait for.
 SLOW = 20 if WRAPPER else 1
@@ -92,9 +97,18 @@ class Daemon:
     test defaults (socket, pid_file, log_output=file:..., the domain store's config_dir,
     save_dir and run_dir, all under the temp dir, so nothing outside it is touched)."""
 
-    def __init__(self, config=None, args=None, tcp=False):
+    def __init__(self, config=None, args=None, tcp=False, tls=False, users=None):
+        """tcp=True: a plain loopback TCP listener without authentication (tcp_tls = no,
+        tcp_auth = none). tls=True: a TCP listener with TLS (a fresh test certificate from
+        scripts/make-test-cert; clients trust self.ca) and HTTP Basic against users,
+        {name: (password, access class)}, written to self.passwd_file."""
         self.dir = tempfile.mkdtemp(prefix="xend-test-")
         self.socket = os.path.join(self.dir, "xend.sock")
+        self.socket_ro = os.path.join(self.dir, "xend-ro.sock")
+        self.tls = tls
+        self.ca = None
+        self.passwd_file = os.path.join(self.dir, "passwd")
+        tcp = tcp or tls
         self.pid_file = os.path.join(self.dir, "xend.pid")
         self.log = os.path.join(self.dir, "xend.log")
         self.conf_path = os.path.join(self.dir, "xend.conf")
@@ -108,7 +122,17 @@ class Daemon:
                "run_dir": self.run_dir}
         if tcp:
             cfg.update({"tcp_listen": "yes", "tcp_address": "127.0.0.1",
-                        "tcp_port": str(self.tcp_port)})
+                        "tcp_port": str(self.tcp_port), "tcp_tls": "no", "tcp_auth": "none"})
+        if tls:
+            tls_dir = os.path.join(self.dir, "tls")
+            subprocess.run([os.path.join(SOURCE_DIR, "scripts", "make-test-cert"), tls_dir],
+                           check=True)
+            self.ca = os.path.join(tls_dir, "ca.pem")
+            cfg.update({"tcp_tls": "yes", "tcp_auth": "basic",
+                        "tls_cert": os.path.join(tls_dir, "server-cert.pem"),
+                        "tls_key": os.path.join(tls_dir, "server-key.pem"),
+                        "passwd_file": self.passwd_file})
+            write_passwd(self.passwd_file, users or {})
         cfg.update(config or {})
         with open(self.conf_path, "w") as f:
             for k, v in cfg.items():
@@ -158,8 +182,24 @@ class Daemon:
     def proxy(self, **kw):
         return unix_proxy(self.socket, **kw)
 
-    def tcp_proxy(self, **kw):
-        return xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.tcp_port}/RPC2",
+    def ro_proxy(self, **kw):
+        """A ServerProxy on the read-only socket."""
+        return unix_proxy(self.socket_ro, **kw)
+
+    def tcp_proxy(self, user=None, password=None, host="127.0.0.1", **kw):
+        """A ServerProxy on the TCP listener: https:// with the test CA when the daemon
+        runs TLS, with user:password in the URL when given."""
+        cred = ""
+        if user is not None:
+            cred = urllib.parse.quote(user, safe="")
+            if password is not None:
+                cred += ":" + urllib.parse.quote(password, safe="")
+            cred += "@"
+        if self.tls:
+            kw.setdefault("context", ssl.create_default_context(cafile=self.ca))
+            return xmlrpc.client.ServerProxy(f"https://{cred}{host}:{self.tcp_port}/RPC2",
+                                             allow_none=True, **kw)
+        return xmlrpc.client.ServerProxy(f"http://{cred}{host}:{self.tcp_port}/RPC2",
                                          allow_none=True, **kw)
 
     def stop(self, expect_rc=0):
@@ -199,6 +239,20 @@ class Daemon:
             self.stop(expect_rc=None if exc[0] else 0)
         finally:
             pass
+
+
+def write_passwd(path, users):
+    """Write a password file of users {name: (password, access class)} with sha512crypt
+    hashes (what `xend passwd` writes is yescrypt; both are crypt(3) strings), mode 0600."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    lines = []
+    for name, (password, access) in users.items():
+        lines.append(f"{name}:{access}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))}\n")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("".join(lines))
 
 
 def raw_request(path_or_port, data, timeout=10):

@@ -1,7 +1,9 @@
 /*
- * Unit test of libxend without a daemon: URI parsing, the argument format of xend_call
- * (including ownership of 'v' values on failure), open errors, and the HTTP reply checks
- * against a forked one-shot fake server sending canned replies.
+ * Unit test of libxend without a daemon: URI parsing (passwords never shown), the argument
+ * format of xend_call (including ownership of 'v' values on failure), open errors, the HTTP
+ * reply checks against a forked one-shot fake server sending canned replies, and the
+ * https:// failures that need no certificate: the CA file's (from ca_file, XEND_CA_FILE)
+ * and those of a TCP server that is not TLS or hangs up during the handshake.
  */
 #include "check.h"
 
@@ -17,6 +19,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +40,7 @@ static void check_uri_tcp(const char *uri, const char *host, const char *port, c
     lib_uri u;
     CHECK_INTEQ(lib_uri_parse(uri, &u), 0);
     CHECK_INTEQ(u.transport, LIB_TRANSPORT_TCP);
+    CHECK_INTEQ(u.tls, strncmp(uri, "https:", 6) == 0);
     CHECK_STREQ(u.host, host);
     CHECK_STREQ(u.port, port);
     CHECK_STREQ(u.path, path);
@@ -62,6 +67,10 @@ static void test_uri(void)
     check_uri_tcp("http://h:9/other/path", "h", "9", "/other/path");
     check_uri_tcp("http://[::1]:8006/", "::1", "8006", "/RPC2");
     check_uri_tcp("http://[::1]", "::1", "8006", "/RPC2");
+    check_uri_tcp("https://127.0.0.1:8006/RPC2", "127.0.0.1", "8006", "/RPC2");
+    check_uri_tcp("https://h", "h", "8006", "/RPC2");
+    check_uri_tcp("https://vm.example:443/xend", "vm.example", "443", "/xend");
+    check_uri_tcp("https://[::1]/", "::1", "8006", "/RPC2");
 
     /* user:password@ for HTTP Basic authentication, %-escapes decoded */
     lib_uri u;
@@ -71,6 +80,13 @@ static void test_uri(void)
     CHECK_STREQ(u.host, "h");
     CHECK_STREQ(u.port, "9");
     CHECK_STREQ(u.path, "/x");
+    lib_uri_clear(&u);
+    CHECK(!u.tls);
+    CHECK_INTEQ(lib_uri_parse("https://alice:p%3Ass@h/", &u), 0);
+    CHECK(u.tls);
+    CHECK_STREQ(u.user, "alice");
+    CHECK_STREQ(u.password, "p:ss");
+    CHECK_STREQ(u.port, "8006");
     lib_uri_clear(&u);
     CHECK_INTEQ(lib_uri_parse("http://bob@[::1]/", &u), 0);
     CHECK_STREQ(u.user, "bob");
@@ -123,9 +139,26 @@ static void test_uri(void)
     r = lib_uri_redact("unix:///a@b");
     CHECK_STREQ(r, "unix:///a@b");
     free(r);
-    check_uri_bad("https://h:8006/", XEND_ERR_UNSUPPORTED, "https://");
+    r = lib_uri_redact("https://alice:pw@h/");
+    CHECK_STREQ(r, "https://alice@h/");
+    free(r);
+    r = lib_uri_redact("alice:pw@h:1");
+    CHECK_STREQ(r, "alice@h:1");
+    free(r);
+    check_uri_bad("https://h:0/", XEND_ERR_INVALID_ARG, "expected https://[user[:password]@]");
+    check_uri_bad("https://:8006/", XEND_ERR_INVALID_ARG, "https://");
+    check_uri_bad("https://h:1/a\tb", XEND_ERR_INVALID_ARG, "host:port");
+    /* A password is never shown, whatever is wrong with the URI. */
+    check_uri_bad("https://a:secret@h:99999/", XEND_ERR_INVALID_ARG, "'https://a@h:99999/'");
+    CHECK(!strstr(xend_error_last()->message, "secret"));
+    check_uri_bad("htps://a:secret@h/", XEND_ERR_INVALID_ARG, "'htps://a@h/'");
+    CHECK(!strstr(xend_error_last()->message, "secret"));
+    check_uri_bad("a:secret@h:8006", XEND_ERR_INVALID_ARG, "https://host:port");
+    CHECK(!strstr(xend_error_last()->message, "secret"));
+    check_uri_bad("ssh://u:secret@h/", XEND_ERR_INVALID_ARG, "'ssh://u@h/'");
+    CHECK(!strstr(xend_error_last()->message, "secret"));
+    CHECK_CONTAINS(xend_error_last()->message, "no password");
     check_uri_bad("ssh://", XEND_ERR_INVALID_ARG, "ssh://[user@]host");
-    check_uri_bad("ssh://u:pw@h/", XEND_ERR_INVALID_ARG, "no password");
     check_uri_bad("ssh://-oProxyCommand=x/", XEND_ERR_INVALID_ARG, "not start with '-'");
     check_uri_bad("ssh://-l@h/", XEND_ERR_INVALID_ARG, "not start with '-'");
     check_uri_bad("ssh://h;x/", XEND_ERR_INVALID_ARG, "letters, digits");
@@ -183,9 +216,9 @@ static void test_fmt(void)
 
 static void test_open_errors(void)
 {
-    CHECK(xend_open("https://h:1/") == NULL);
-    CHECK_INTEQ(xend_last_error(NULL)->code, XEND_ERR_UNSUPPORTED);
-    CHECK_STREQ(xend_last_error(NULL)->name, "UNSUPPORTED");
+    CHECK(xend_open("gopher://h:1/") == NULL);
+    CHECK_INTEQ(xend_last_error(NULL)->code, XEND_ERR_INVALID_ARG);
+    CHECK_STREQ(xend_last_error(NULL)->name, "INVALID_ARG");
     CHECK(xend_open("unix:///nonexistent/xend.sock") == NULL);
     CHECK_INTEQ(xend_last_error(NULL)->code, XEND_ERR_SYSTEM);
     CHECK_STREQ(xend_last_error(NULL)->name, "SYSTEM");
@@ -322,6 +355,106 @@ static void test_replies(void)
     rmdir(dir);
 }
 
+/* A fake TCP server on 127.0.0.1 (port in *port) that accepts one connection per mode:
+ * 'c' reads the ClientHello and hangs up mid-handshake, 'h' answers it as a plain HTTP
+ * server would. Runs in a child process. */
+static pid_t fake_tcp_start(const char *modes, int *port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 8) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &sl) < 0)
+        return -1;
+    *port = ntohs(sa.sin_port);
+    pid_t pid = fork();
+    if (pid != 0) {
+        close(lfd);
+        return pid;
+    }
+    for (const char *m = modes; *m; m++) {
+        int fd = accept(lfd, NULL, NULL);
+        char buf[4096];
+        (void)!read(fd, buf, sizeof(buf));
+        if (*m == 'h') {
+            static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                                      "Connection: close\r\n\r\n";
+            (void)!write(fd, bad, sizeof(bad) - 1);
+        }
+        close(fd);
+    }
+    _exit(0);
+}
+
+static void check_open_fails(const char *uri, int code, const char *needle)
+{
+    xend_conn *c = xend_open(uri);
+    CHECK_MSG(c == NULL, "%s opened", uri);
+    xend_close(c);
+    CHECK_INTEQ(xend_last_error(NULL)->code, code);
+    CHECK_CONTAINS(xend_last_error(NULL)->message, needle);
+    CHECK(!strstr(xend_last_error(NULL)->message, "s3cret"));
+}
+
+static void test_tls_open_errors(void)
+{
+    char dir[] = "/tmp/test-lib-tls-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char conf[64], want[128];
+    snprintf(conf, sizeof(conf), "%s/xm.conf", dir);
+    setenv("XM_CONFIG_FILE", conf, 1); /* missing: no ca_file */
+
+    /* The CA file is read before connecting: port 1 is never tried. */
+    setenv("XEND_CA_FILE", "/nonexistent/ca.pem", 1);
+    check_open_fails("https://alice:s3cret@127.0.0.1:1/", XEND_ERR_SYSTEM,
+                     "cannot use the CA file /nonexistent/ca.pem (named by XEND_CA_FILE)");
+    CHECK_CONTAINS(xend_last_error(NULL)->message, "No such file");
+    FILE *f = fopen(conf, "w");
+    if (f) {
+        fputs("# not a certificate\nformat = text\n", f);
+        fclose(f);
+    }
+    setenv("XEND_CA_FILE", conf, 1);
+    check_open_fails("https://127.0.0.1:1/", XEND_ERR_CONFIG_INVALID,
+                     "holds no usable PEM certificate");
+    /* The config file's ca_file comes first, relative to the config file's folder. */
+    f = fopen(conf, "w");
+    if (f) {
+        fputs("ca_file = no-such-ca.pem\n", f);
+        fclose(f);
+    }
+    snprintf(want, sizeof(want), "%s/no-such-ca.pem (named by ca_file in %s)", dir, conf);
+    check_open_fails("https://127.0.0.1:1/", XEND_ERR_SYSTEM, want);
+    /* A broken config file stops an https:// open too (it would name the CA). */
+    f = fopen(conf, "w");
+    if (f) {
+        fputs("ca_file = a\nbogus = 1\n", f);
+        fclose(f);
+    }
+    check_open_fails("https://127.0.0.1:1/", XEND_ERR_CONFIG_INVALID, "unknown key 'bogus'");
+    unlink(conf);
+    unsetenv("XEND_CA_FILE");
+
+    /* The system's trust store, then servers that are no TLS server. */
+    int port = 0;
+    pid_t pid = fake_tcp_start("ch", &port);
+    CHECK(pid > 0);
+    char uri[96];
+    snprintf(uri, sizeof(uri), "https://alice:s3cret@127.0.0.1:%d/", port);
+    snprintf(want, sizeof(want),
+             "Unable to connect to xend at https://alice@127.0.0.1:%d/: ", port);
+    check_open_fails(uri, XEND_ERR_SYSTEM, want);
+    CHECK_CONTAINS(xend_last_error(NULL)->message, "closed the connection during the TLS "
+                                                   "handshake (is it a TLS listener?");
+    check_open_fails(uri, XEND_ERR_SYSTEM, "the TLS handshake with 127.0.0.1:");
+    CHECK_CONTAINS(xend_last_error(NULL)->message, "tcp_tls = no is reached with http://");
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+          WEXITSTATUS(status) == 0);
+    unsetenv("XM_CONFIG_FILE");
+    rmdir(dir);
+}
+
 /* xend_open(NULL)'s discovery order: XM_SERVER, XEND_URI, the xm config file's uri, the
  * system socket, the per-user socket; an unreadable config file is an error. */
 static void discover_expect(const char *want, int code)
@@ -412,6 +545,7 @@ int main(void)
     test_uri();
     test_fmt();
     test_open_errors();
+    test_tls_open_errors();
     test_replies();
     return check_summary("lib-uri");
 }
