@@ -12,9 +12,10 @@
  * Loading never fails because of one bad file: a config that cannot be read or parsed,
  * whose <name> is not its file name, or whose UUID another loaded config already has, is
  * renamed to FILE.corrupt-<epoch> and logged, and the others load. Nothing is ever deleted
- * except temp files from interrupted writes (never acknowledged to anyone) and autostart
- * markers whose config is gone (so a later domain of the same name cannot start by itself).
- * Files are visited in name order, so which of two duplicates wins is deterministic.
+ * except what an interrupted call leaves (never acknowledged to anyone): temp files, the
+ * second copy of a config in the middle of a rename (identical but for the name), and
+ * autostart markers whose config is gone (so a later domain of the same name cannot start by
+ * itself). Which of two duplicates wins is decided by rules, never by directory order.
  *
  * Every path is built by store_path, which checks the name first: a name such as "../x"
  * never becomes part of a path.
@@ -30,6 +31,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,10 +231,12 @@ int domain_store_delete_config(domain_store *st, const char *name)
     XEND_AUTOFREE char *link = store_path(st->autostart_dir, name, ".xml");
     if (!path || !link)
         return -1;
-    /* Marker first: a crash in between must not leave a marker without its config. */
-    if (xend_file_remove(link) < 0)
+    /* Config first: removing it is the undefine. A crash before the marker goes leaves a
+     * marker without a config, which the next load removes; the other order would leave
+     * the domain defined with its autostart silently switched off. */
+    if (xend_file_remove(path) < 0)
         return -1;
-    return xend_file_remove(path);
+    return xend_file_remove(link);
 }
 
 /* Read and parse one config; the domain inside must carry the file's name. NULL with the
@@ -312,6 +316,62 @@ static void store_load_all(const domain_store *st, char **names, size_t n, domai
         pthread_join(tids[t], NULL);
 }
 
+/* ---- Leftovers of an interrupted rename ----
+ *
+ * Two configs with one UUID are what domain_store_rename leaves when the daemon dies between
+ * writing the new config and removing the old one. The rename was never acknowledged, so
+ * either name may stay, but the domain's other files must stay with it: the save image and
+ * status file move in the middle of a rename, the new marker is created before them and the
+ * old one removed after. So the keeper is the config that has a save image or status file,
+ * then the one with an autostart marker, then the first by name; at every step of a rename
+ * that is the name that holds all of the domain's files.
+ */
+
+static int store_dup_rank(const domain_store *st, const char *name, const xhash *autostart)
+{
+    XEND_AUTOFREE char *save = xasprintf("%s/%s.save", st->save_dir, name);
+    XEND_AUTOFREE char *status = xasprintf("%s/%s.status", st->run_dir, name);
+    int rank = xhash_get(autostart, name) ? 1 : 0;
+    if (xend_file_exists(save) || xend_file_exists(status))
+        rank += 2;
+    return rank;
+}
+
+/* If the config `name` (def) is keep's twin left by an interrupted rename (identical but
+ * for the name, and owning no save image or status file), remove it and its marker and
+ * return true. Anything else is a real conflict, which the caller sets aside. */
+static bool store_rename_leftover(const domain_store *st, const domain_def *keep, const char *name,
+                                  domain_def *def)
+{
+    XEND_AUTOFREE char *save = xasprintf("%s/%s.save", st->save_dir, name);
+    XEND_AUTOFREE char *status = xasprintf("%s/%s.status", st->run_dir, name);
+    if (xend_file_exists(save) || xend_file_exists(status))
+        return false;
+    xbuf a = XBUF_INIT, b = XBUF_INIT;
+    char *own = def->name;
+    def->name = keep->name;
+    domain_xml_format(keep, &a, 0);
+    domain_xml_format(def, &b, 0);
+    def->name = own;
+    bool twin = a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
+    xbuf_clear(&a);
+    xbuf_clear(&b);
+    if (!twin)
+        return false;
+
+    XEND_AUTOFREE char *cfg = xasprintf("%s/%s.xml", st->config_dir, name);
+    XEND_AUTOFREE char *link = xasprintf("%s/%s.xml", st->autostart_dir, name);
+    /* Config first, as in an undefine: a marker left alone is removed by the next load. */
+    if (xend_file_remove(cfg) < 0 || xend_file_remove(link) < 0) {
+        log_warn("%s", xend_error_last()->message);
+        xend_error_reset();
+        return true; /* not loaded either way; whatever is left goes next time */
+    }
+    log_info("%s: removed: the other half of an interrupted rename ('%s' is kept)", cfg,
+             keep->name);
+    return true;
+}
+
 int domain_store_load_configs(domain_store *st, domain_store_config_cb cb, void *opaque)
 {
     char **names = NULL, **markers = NULL;
@@ -333,51 +393,83 @@ int domain_store_load_configs(domain_store *st, domain_store_config_cb cb, void 
     char **errors = xcalloc(n ? n : 1, sizeof(*errors));
     store_load_all(st, names, n, defs, codes, errors);
 
-    xhash *by_uuid = xhash_new(); /* uuid -> name of the config that has it */
+    /* Unreadable files first: they take no part in the choice between duplicates. */
+    for (size_t i = 0; i < n; i++) {
+        if (defs[i])
+            continue;
+        XEND_AUTOFREE char *path = xasprintf("%s/%s.xml", st->config_dir, names[i]);
+        xend_error_report(codes[i] ? codes[i] : XEND_ERR_INTERNAL, "%s",
+                          errors[i] ? errors[i] : "unreadable");
+        free(errors[i]);
+        store_set_aside(path);
+    }
+
+    /* uuid -> 1 + index of the config that keeps it. Only a collision costs file probes. */
+    xhash *keeper = xhash_new();
+    for (size_t i = 0; i < n; i++) {
+        if (!defs[i])
+            continue;
+        char uuid[37];
+        domain_uuid_format(defs[i]->uuid, uuid);
+        void *prev = xhash_get(keeper, uuid);
+        if (!prev || store_dup_rank(st, names[i], autostart) >
+                         store_dup_rank(st, names[(uintptr_t)prev - 1], autostart))
+            xhash_set(keeper, uuid, (void *)(uintptr_t)(i + 1));
+    }
+
+    xhash *dropped = xhash_new(); /* leftovers of renames: their markers are handled */
+    for (size_t i = 0; i < n; i++) {
+        if (!defs[i])
+            continue;
+        char uuid[37];
+        domain_uuid_format(defs[i]->uuid, uuid);
+        size_t k = (uintptr_t)xhash_get(keeper, uuid) - 1;
+        if (k == i)
+            continue;
+        if (store_rename_leftover(st, defs[k], names[i], defs[i])) {
+            xhash_set(dropped, names[i], names[i]);
+        } else {
+            XEND_AUTOFREE char *path = xasprintf("%s/%s.xml", st->config_dir, names[i]);
+            xend_error_report(XEND_ERR_DOMAIN_EXISTS, "its UUID %s is already used by '%s'", uuid,
+                              names[k]);
+            store_set_aside(path);
+        }
+        domain_def_free(defs[i]);
+        defs[i] = NULL;
+    }
+
     xhash *loaded = xhash_new();
     for (size_t i = 0; i < n; i++) {
-        XEND_AUTOFREE char *path = xasprintf("%s/%s.xml", st->config_dir, names[i]);
-        domain_def *def = defs[i];
-        if (!def) {
-            xend_error_report(codes[i] ? codes[i] : XEND_ERR_INTERNAL, "%s",
-                              errors[i] ? errors[i] : "unreadable");
-            free(errors[i]);
-            store_set_aside(path);
+        if (!defs[i])
             continue;
-        }
-        char uuid[37];
-        domain_uuid_format(def->uuid, uuid);
-        const char *owner = xhash_get(by_uuid, uuid);
-        if (owner) {
-            xend_error_report(XEND_ERR_DOMAIN_EXISTS, "its UUID %s is already used by '%s'", uuid,
-                              owner);
-            domain_def_free(def);
-            store_set_aside(path);
-            continue;
-        }
-        xhash_set(by_uuid, uuid, names[i]);
         xhash_set(loaded, names[i], names[i]);
-        cb(opaque, def, xhash_get(autostart, names[i]) != NULL);
+        cb(opaque, defs[i], xhash_get(autostart, names[i]) != NULL);
     }
 
     /* A marker whose config is gone or was set aside would otherwise autostart whatever
-     * domain is next defined under that name. */
+     * domain is next defined under that name. Without any config it is what an undefine
+     * leaves when the daemon dies between its two steps: routine, not a warning. */
     for (size_t i = 0; i < nmarkers; i++) {
-        if (xhash_get(loaded, markers[i]))
+        if (xhash_get(loaded, markers[i]) || xhash_get(dropped, markers[i]))
             continue;
         XEND_AUTOFREE char *link = xasprintf("%s/%s.xml", st->autostart_dir, markers[i]);
-        if (xend_file_remove(link) == 0) {
-            log_warn("%s: removed: domain '%s' has no loadable config", link, markers[i]);
-        } else {
+        bool had_config = bsearch(&markers[i], names, n, sizeof(*names), store_name_cmp);
+        if (xend_file_remove(link) < 0) {
             log_warn("%s", xend_error_last()->message);
             xend_error_reset();
+        } else if (had_config) {
+            log_warn("%s: removed: domain '%s' has no loadable config", link, markers[i]);
+        } else {
+            log_info("%s: removed: domain '%s' has no config (an interrupted undefine)", link,
+                     markers[i]);
         }
     }
     free(defs);
     free(codes);
     free(errors);
     xhash_free(loaded);
-    xhash_free(by_uuid);
+    xhash_free(dropped);
+    xhash_free(keeper);
     xhash_free(autostart);
     store_names_free(markers, nmarkers);
     store_names_free(names, n);
@@ -454,8 +546,7 @@ int domain_store_delete_save(domain_store *st, const char *name)
 
 /* ---- Status files ---- */
 
-int domain_store_save_status_text(domain_store *st, const char *name, const char *xml,
-                                  size_t len)
+int domain_store_save_status_text(domain_store *st, const char *name, const char *xml, size_t len)
 {
     XEND_AUTOFREE char *path = store_path(st->run_dir, name, ".status");
     if (!path)
@@ -520,7 +611,8 @@ static void store_error_restore(const xend_error *e)
  *   5. remove the OLD marker, then OLD.xml.
  * Until step 5 finishes OLD.xml still exists, so a complete config is on disk at every
  * moment. A crash between 1 and 5 leaves two configs with one UUID; the next load keeps the
- * one whose name sorts first and sets the other aside, so nothing is lost or run twice.
+ * one that holds the domain's other files at that step and removes the other (see
+ * store_dup_rank), so the domain comes back wholly renamed or wholly not, never twice.
  * If a step fails, the steps already done are undone (best effort) and the first error is
  * reported. The status file keeps the old name inside its embedded <domain>: the driver
  * rewrites status files, the store only moves them.
