@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- shared helpers ---- */
 
@@ -114,7 +115,7 @@ domain_obj *api_dom_begin(xmlrpc_caller *caller, const char *name, const char *j
         return NULL;
     }
     if (dom->removed) {
-        xend_error_report(XEND_ERR_NO_DOMAIN, "domain '%s' does not exist", name);
+        xend_error_report(XEND_ERR_NO_DOMAIN, "domain '%.*s%s' does not exist", API_ECHO(name));
         domain_obj_end_job(dom);
         domain_obj_unlock(dom);
         domain_obj_unref(dom);
@@ -817,8 +818,15 @@ xmlrpc_value *api_domain_unpause(xmlrpc_caller *caller, const xmlrpc_value *para
 
 static int check_abs_path(const char *path)
 {
-    if (path[0] != '/' || strlen(path) > 4096) {
-        xend_error_report(XEND_ERR_INVALID_ARG, "'%s' is not an absolute file path", path);
+    if (path[0] != '/') {
+        xend_error_report(XEND_ERR_INVALID_ARG, "'%.*s%s' is not an absolute file path",
+                          API_ECHO(path));
+        return -1;
+    }
+    if (strlen(path) > 4096) {
+        xend_error_report(XEND_ERR_INVALID_ARG,
+                          "the file path '%.*s%s' is %zu bytes long (at most 4096)", API_ECHO(path),
+                          strlen(path));
         return -1;
     }
     return 0;
@@ -844,12 +852,27 @@ xmlrpc_value *api_domain_save(xmlrpc_caller *caller, const xmlrpc_value *params,
     return api_dom_end(ctx, dom, rc, false);
 }
 
+/* A save image is a regular file. Anything else is refused before a driver opens it: a
+ * FIFO without a writer would block the driver's open() in a job worker for good (and
+ * with it the daemon's shutdown), a device could be read forever. A path that cannot be
+ * stat'ed is left to the driver, which names the system error. */
+static int check_restore_file(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        xend_error_report(XEND_ERR_CONFIG_INVALID,
+                          "'%s' is not a xend save image (not a regular file)", path);
+        return -1;
+    }
+    return 0;
+}
+
 xmlrpc_value *api_domain_restore(xmlrpc_caller *caller, const xmlrpc_value *params, void *data)
 {
     (void)data;
     api_ctx *ctx = api_ctx_of(caller);
     const char *path = api_arg_string(params, 0);
-    if (check_abs_path(path) < 0 ||
+    if (check_abs_path(path) < 0 || check_restore_file(path) < 0 ||
         api_require_driver(ctx, (const void *)ctx->driver->save_image_def, "restore domains") < 0)
         return NULL;
     domain_def *def = ctx->driver->save_image_def(ctx->driver_priv, path);

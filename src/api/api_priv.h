@@ -15,6 +15,15 @@
 #include "xmlrpc/value.h"
 
 #include <pthread.h>
+#include <string.h>
+
+/* Client text quoted in an error message: at most API_ECHO_MAX bytes of it, so that the
+ * rest of the message (error messages hold 1024 bytes) still says what is wrong. Use as
+ * "'%.*s%s'" with API_ECHO(s); s is evaluated more than once. */
+#define API_ECHO_MAX 128
+#define API_ECHO(s)                                                                                \
+    (strlen(s) > API_ECHO_MAX ? API_ECHO_MAX : (int)strlen(s)), (s),                               \
+        (strlen(s) > API_ECHO_MAX ? "..." : "")
 
 struct api_ctx {
     const hv_driver *driver;

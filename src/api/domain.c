@@ -260,7 +260,7 @@ domain_obj *api_domain_find(api_ctx *ctx, const char *name)
         domain_obj_ref(dom);
     pthread_mutex_unlock(&ctx->list_lock);
     if (!dom)
-        xend_error_report(XEND_ERR_NO_DOMAIN, "domain '%s' does not exist", name);
+        xend_error_report(XEND_ERR_NO_DOMAIN, "domain '%.*s%s' does not exist", API_ECHO(name));
     return dom;
 }
 
