@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <netinet/in.h>
+#include <linux/tcp.h> /* tcp_info with tcpi_bytes_received (glibc's lacks it) */
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -578,6 +579,19 @@ static void *server_request_begin(void *cls, const char *uri, struct MHD_Connect
     return req;
 }
 
+/* Bytes the kernel has received on a TCP connection (0 for anything else). */
+static uint64_t server_rx_bytes(const server_conn *sc)
+{
+    if (sc->l->kind != SERVER_LISTEN_TCP || sc->fd < 0)
+        return 0;
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    memset(&ti, 0, sizeof(ti));
+    if (getsockopt(sc->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+        return 0;
+    return ti.tcpi_bytes_received;
+}
+
 /* The whole request has been read: its connection has no deadline while it is served
  * (an unauthenticated one keeps the deadline to authenticate by). */
 static void server_request_received(server *srv, server_request *req)
@@ -585,8 +599,10 @@ static void server_request_received(server *srv, server_request *req)
     server_conn *sc = req->sc;
     if (!sc || (sc->l->auth && !sc->authed))
         return;
+    uint64_t rx = server_rx_bytes(sc);
     pthread_mutex_lock(&srv->conn_lock);
     sc->deadline_ms = 0;
+    sc->rx_mark = rx;
     pthread_mutex_unlock(&srv->conn_lock);
 }
 
@@ -755,6 +771,11 @@ static void server_reap_slow(server *srv, int64_t now)
 {
     pthread_mutex_lock(&srv->conn_lock);
     for (server_conn *sc = srv->conns; sc; sc = sc->next) {
+        /* A TCP request that libmicrohttpd cannot see yet (its request line is still
+         * arriving) is timed from when the reaper first notices its bytes. Unix sockets
+         * have no such counter: there the request line is bounded by idle_timeout. */
+        if (!sc->deadline_ms && !sc->cut && server_rx_bytes(sc) > sc->rx_mark)
+            sc->deadline_ms = now + (int64_t)srv->cfg.request_timeout * 1000;
         if (!sc->deadline_ms || now < sc->deadline_ms || sc->cut || sc->fd < 0)
             continue;
         sc->cut = true;

@@ -52,6 +52,10 @@ typedef struct server_conn {
      * connection, its authentication) must be complete; 0 = no deadline. Set and read
      * under srv->conn_lock. */
     int64_t deadline_ms;
+    /* TCP: the kernel's count of bytes received when the last request was complete (or
+     * at open); more than this while there is no deadline means a request has begun, even
+     * if libmicrohttpd has not seen its whole request line yet. Under srv->conn_lock. */
+    uint64_t rx_mark;
     bool cut; /* the reaper shut it down */
 } server_conn;
 

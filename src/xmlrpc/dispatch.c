@@ -349,6 +349,14 @@ static xmlrpc_value *sys_multicall(xmlrpc_caller *caller, const xmlrpc_value *pa
 {
     xmlrpc_registry *reg = data;
     const xmlrpc_value *calls = params->u.a.items[0];
+    /* The reply grows with the calls (a methodHelp answers several times its request), so
+     * one request body could otherwise buy a reply many times max_body, built in memory. */
+    if (calls->u.a.n > XMLRPC_MULTICALL_MAX) {
+        xend_error_report(XEND_ERR_LIMIT,
+                          "system.multicall: %zu calls in one request, at most %u; split them",
+                          calls->u.a.n, XMLRPC_MULTICALL_MAX);
+        return NULL;
+    }
     xmlrpc_value *results = xmlrpc_array();
     for (size_t i = 0; i < calls->u.a.n; i++) {
         const xmlrpc_value *c = calls->u.a.items[i];
@@ -431,7 +439,8 @@ static const xmlrpc_method system_methods[] = {
      "Run several calls in one request. The parameter is an array of structs {methodName, "
      "params}; the result has one entry per call: a one-element array holding its result, or "
      "a fault struct {faultCode, faultString}. A failing call does not stop the others; "
-     "nested system.multicall is refused. Each call is checked against its own access class.",
+     "nested system.multicall is refused, and so are more than 1000 calls in one request. Each "
+     "call is checked against its own access class.",
      sys_multicall, NULL},
     {"system.getCapabilities", "struct", XMLRPC_ACCESS_READ, "1.0", NULL,
      "Return the specifications this server implements, each as {specUrl, specVersion}: "

@@ -72,6 +72,9 @@ typedef struct {
     void *data;             /* passed to fn */
 } xmlrpc_method;
 
+/* Most calls one system.multicall may carry (more: fault LIMIT, nothing run). */
+#define XMLRPC_MULTICALL_MAX 1000u
+
 typedef struct xmlrpc_registry xmlrpc_registry;
 
 /* A registry already holding the system.* methods. Free with xmlrpc_registry_free. */
