@@ -292,6 +292,18 @@ static int def_check_new_device(const domain_def *def, const domain_disk *disk,
                           def->name, disk->target);
         return -1;
     }
+    /* Refused here, not only when the domain next starts and cannot claim the image. */
+    for (size_t i = 0; disk && disk->source && i < def->ndisks; i++) {
+        const domain_disk *d = &def->disks[i];
+        if (d->source && strcmp(d->source, disk->source) == 0 &&
+            (api_disk_is_exclusive(d) || api_disk_is_exclusive(disk))) {
+            xend_error_report(XEND_ERR_DISK_IN_USE,
+                              "domain '%s' already uses '%s' as disk '%s'; an image can back "
+                              "two disks only if both are readonly or shareable",
+                              def->name, disk->source, d->target);
+            return -1;
+        }
+    }
     if (nic) {
         char mac[18];
         domain_mac_format(nic->mac, mac);

@@ -578,7 +578,7 @@ typedef struct {
     char owner[DOMAIN_NAME_MAX + 1]; /* a domain using it, for messages */
 } disk_use;
 
-static bool disk_is_exclusive(const domain_disk *d)
+bool api_disk_is_exclusive(const domain_disk *d)
 {
     return !d->readonly && !d->shareable && d->device != DOMAIN_DISK_CDROM;
 }
@@ -592,10 +592,18 @@ static int disk_claim_locked(const domain_disk *d, const char *owner)
     if (!disk_uses)
         disk_uses = xhash_new();
     disk_use *u = xhash_get(disk_uses, d->source);
-    if (u && (u->exclusive || (disk_is_exclusive(d) && u->shared))) {
+    if (u && (u->exclusive || (api_disk_is_exclusive(d) && u->shared)) &&
+        strcmp(u->owner, owner) == 0) {
+        xend_error_report(XEND_ERR_DISK_IN_USE,
+                          "domain '%s' uses disk '%s' twice; an image can back two disks "
+                          "only if both are readonly or shareable",
+                          owner, d->source);
+        return -1;
+    }
+    if (u && (u->exclusive || (api_disk_is_exclusive(d) && u->shared))) {
         xend_error_report(XEND_ERR_DISK_IN_USE,
                           "disk '%s' is in use by running domain '%s'%s", d->source, u->owner,
-                          disk_is_exclusive(d) ? "; mark it shareable or readonly to share it"
+                          api_disk_is_exclusive(d) ? "; mark it shareable or readonly to share it"
                                                : "");
         return -1;
     }
@@ -604,7 +612,7 @@ static int disk_claim_locked(const domain_disk *d, const char *owner)
         memset(u, 0, sizeof(*u));
         xhash_set(disk_uses, d->source, u);
     }
-    if (disk_is_exclusive(d))
+    if (api_disk_is_exclusive(d))
         u->exclusive++;
     else
         u->shared++;
@@ -619,7 +627,7 @@ static void disk_release_locked(const domain_disk *d)
     disk_use *u = xhash_get(disk_uses, d->source);
     if (!u)
         return;
-    if (disk_is_exclusive(d)) {
+    if (api_disk_is_exclusive(d)) {
         if (u->exclusive)
             u->exclusive--;
     } else if (u->shared) {

@@ -162,6 +162,9 @@ void api_domain_stopped_final(api_ctx *ctx, domain_obj *dom, domain_reason reaso
  * it only for a disk it removes from the live definition on its own (a guest that
  * released a hot-unplugged disk after its detach timed out). */
 void api_disk_release(const domain_disk *d);
+/* Does a running domain using d keep its image to itself (writable, not shareable, not a
+ * CD-ROM)? Two such disks can never use one image, not even in one domain. */
+bool api_disk_is_exclusive(const domain_disk *d);
 
 /* Write the status file of an active domain (object lock held). 0 / -1 (logged). */
 int api_domain_save_status(api_ctx *ctx, domain_obj *dom);

@@ -450,6 +450,35 @@ class FaultTests(FaultTestBase):
                 self.assertEqual(p.domain.start(w)["state"], "running")
                 p.domain.destroy(w)
 
+    def test_disk_in_use_twice_by_one_domain(self):
+        p = self.p
+        img = self.disk(uniq("twice"))
+        d = uniq("diu-self")
+        self.define(d, disks=[img])
+        # Attaching the same writable image again is refused at once (it could never start),
+        # live or in the config of a stopped domain.
+        f = self.assertFault(DISK_IN_USE, p.domain.attach_device, d, disk_xml(img, "vdc"))
+        self.assertIn("already uses", f.faultString)
+        self.assertIn("as disk 'vda'", f.faultString)
+        self.assertFault(DISK_IN_USE, p.domain.attach_device, d,
+                         disk_xml({"source": img, "readonly": True}, "vdc"))
+        self.assertEqual(p.domain.start(d)["state"], "running")
+        p.domain.destroy(d)
+        # A domain defined with it twice says so when it starts, naming itself as the user.
+        e = uniq("diu-self2")
+        self.define(e, disks=[dict(source=img, target="vda"), dict(source=img, target="vdb")])
+        f = self.assertFault(DISK_IN_USE, p.domain.start, e)
+        self.assertIn(f"domain '{e}' uses disk", f.faultString)
+        self.assertIn("twice", f.faultString)
+        self.assertEqual(self.state(e), "shutoff")
+        # Two read-only uses of one image are fine.
+        ro = self.disk(uniq("ro-twice"))
+        r = uniq("diu-ro")
+        self.define(r, disks=[dict(source=ro, readonly=True, target="vda")])
+        p.domain.attach_device(r, disk_xml({"source": ro, "readonly": True}, "vdc"))
+        self.assertEqual(p.domain.start(r)["state"], "running")
+        p.domain.destroy(r)
+
     def test_disk_access(self):
         p = self.p
         missing = os.path.join(self.daemon.dir, "missing", "disk.img")
