@@ -983,14 +983,12 @@ class HostileHTTPTests(unittest.TestCase):
         p.domain.undefine(run)
         self.assertServing()
 
-    @unittest.expectedFailure
     def test_failed_save_keeps_the_file_it_replaced(self):
-        """KNOWN BUG (src/hv/test/test_driver_image.c and test_driver_domain.c): domain.save
-        opens the target with O_TRUNC before the guest is saved and unlinks it when the
-        save fails or is aborted, so a save aimed at an existing file destroys it even
-        though nothing was saved: as root, domain.save(d, '/etc/passwd') followed by
-        domain.job_abort(d) deletes /etc/passwd. Writing to a temporary file next to the
-        target and renaming it on success would keep the old file until a save succeeds."""
+        """An aborted domain.save faults and leaves the file it was aimed at as it was:
+        the image is written to a temporary file next to the target and renamed over it
+        only once complete. (It used to open the target with O_TRUNC and unlink it on
+        failure, so as root domain.save(d, '/etc/passwd') followed by domain.job_abort(d)
+        deleted /etc/passwd.)"""
         p = self.proxy()
         name = "hp-victim"
         p.domain.define(domain_xml(name, memory=262144))  # a 5 s save: time to abort

@@ -4,20 +4,52 @@
  * restore), the guest state's key=value form (round trip with binary console bytes, and
  * every refusal naming its line), and save images (round trip, and each way a file can
  * fail to be one: not an image, newer format, damaged headers, truncation, trailing data,
- * missing file, directory, full disk).
+ * missing file, directory, FIFO, full disk). Writing an image replaces the file at its path
+ * only once complete: a discarded or failed save leaves the old file as it was and no
+ * temporary file behind; a FIFO is written in place.
  */
 #include "check-error.h"
 #include "check.h"
 #include "hv/test/test_driver_priv.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[64];
+
+/* Entries in tmpdir: a failed save must leave no temporary file behind. */
+static int dir_entries(void)
+{
+    DIR *d = opendir(tmpdir);
+    CHECK(d != NULL);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void check_file(const char *path, const char *want)
+{
+    char buf[256];
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+    if (fd >= 0)
+        close(fd);
+    CHECK_MEMEQ(buf, n < 0 ? 0 : (size_t)n, want, strlen(want));
+}
 
 static void write_file(const char *path, const char *data, size_t len)
 {
@@ -317,11 +349,11 @@ static void test_image_roundtrip(void)
     xbuf text = XBUF_INIT;
     test_drv_state_format(&st, &text);
 
-    bool is_file = false;
-    int fd = test_drv_image_create(path, &is_file);
-    CHECK(fd >= 0);
-    CHECK(is_file);
-    CHECK_INTEQ(test_drv_image_write(fd, path, xml_doc, strlen(xml_doc), text.data, text.len), 0);
+    test_drv_image_target t;
+    CHECK_INTEQ(test_drv_image_create(path, &t), 0);
+    CHECK(t.tmp != NULL);
+    CHECK_INTEQ(test_drv_image_write(&t, xml_doc, strlen(xml_doc), text.data, text.len), 0);
+    CHECK(t.tmp == NULL && t.path == NULL && t.fd == -1);
     struct stat sb;
     CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
 
@@ -335,10 +367,10 @@ static void test_image_roundtrip(void)
     test_drv_state_clear(&back);
     test_drv_image_clear(&img);
 
-    /* Re-creating truncates. */
-    fd = test_drv_image_create(path, &is_file);
-    CHECK(fd >= 0);
-    CHECK_INTEQ(test_drv_image_write(fd, path, "<domain/>", 9, "", 0), 0);
+    /* Writing again replaces the image. */
+    CHECK_INTEQ(test_drv_image_create(path, &t), 0);
+    CHECK_INTEQ(test_drv_image_write(&t, "<domain/>", 9, "", 0), 0);
+    CHECK_INTEQ(dir_entries(), 1);
     CHECK_INTEQ(test_drv_image_read(path, &img), 0);
     CHECK_STREQ(img.xml, "<domain/>");
     CHECK_INTEQ(img.state_len, 0);
@@ -396,25 +428,94 @@ static void test_image_errors(void)
     CHECK_ERROR(XEND_ERR_CONFIG_INVALID, "not a xend save image");
 
     snprintf(path, sizeof(path), "%s/no/such/dir/x.save", tmpdir);
-    bool is_file = true;
-    CHECK_INTEQ(test_drv_image_create(path, &is_file), -1);
+    test_drv_image_target t;
+    CHECK_INTEQ(test_drv_image_create(path, &t), -1);
     CHECK_ERROR(XEND_ERR_SYSTEM, path);
 
-    /* A FIFO nobody reads fails at once rather than blocking. */
+    /* A FIFO nobody reads fails at once rather than blocking; nor does reading one block
+     * (one swapped in after the API's check would otherwise hold a job worker for good). */
     snprintf(path, sizeof(path), "%s/fifo", tmpdir);
     CHECK(mkfifo(path, 0600) == 0);
-    CHECK_INTEQ(test_drv_image_create(path, &is_file), -1);
+    CHECK_INTEQ(test_drv_image_create(path, &t), -1);
     CHECK_ERROR(XEND_ERR_SYSTEM, path);
+    CHECK_INTEQ(test_drv_image_read(path, &img), -1);
+    CHECK_ERROR(XEND_ERR_CONFIG_INVALID, path, "not a regular file");
     unlink(path);
 
-    /* A full disk is NO_SPACE, not a generic failure. */
-    int fd = test_drv_image_create("/dev/full", &is_file);
-    CHECK(fd >= 0);
-    if (fd >= 0) {
-        CHECK(!is_file);
-        CHECK_INTEQ(test_drv_image_write(fd, "/dev/full", xml_doc, strlen(xml_doc), "", 0), -1);
-        CHECK_ERROR(XEND_ERR_NO_SPACE, "/dev/full");
-    }
+    /* A full disk is NO_SPACE, not a generic failure; a device is written in place. */
+    CHECK_INTEQ(test_drv_image_create("/dev/full", &t), 0);
+    CHECK(t.tmp == NULL);
+    CHECK_INTEQ(test_drv_image_write(&t, xml_doc, strlen(xml_doc), "", 0), -1);
+    CHECK_ERROR(XEND_ERR_NO_SPACE, "/dev/full");
+    CHECK_INTEQ(dir_entries(), 0);
+}
+
+/* The file a save is aimed at stays as it was until the image is complete (as root,
+ * domain.save(d, "/etc/passwd") then domain.job_abort(d) used to delete /etc/passwd). */
+static void test_image_keeps_old_file(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/precious.conf", tmpdir);
+    write_file(path, "precious\n", 9);
+    struct stat before;
+    CHECK(stat(path, &before) == 0);
+
+    /* Aborted before anything was written. */
+    test_drv_image_target t;
+    CHECK_INTEQ(test_drv_image_create(path, &t), 0);
+    CHECK(t.tmp != NULL && strcmp(t.tmp, path) != 0);
+    CHECK_INTEQ(dir_entries(), 2);
+    test_drv_image_discard(&t);
+    CHECK_INTEQ(dir_entries(), 1);
+    check_file(path, "precious\n");
+
+    /* Failed while writing: a file size limit makes the write fail with EFBIG. */
+    CHECK_INTEQ(test_drv_image_create(path, &t), 0);
+    struct rlimit old, lim;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    lim = old;
+    lim.rlim_cur = 16;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    int r = test_drv_image_write(&t, xml_doc, strlen(xml_doc), "", 0);
+    CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, prev);
+    CHECK_INTEQ(r, -1);
+    CHECK_ERROR(XEND_ERR_SYSTEM, "cannot write save image", path);
+    CHECK_INTEQ(dir_entries(), 1);
+    check_file(path, "precious\n");
+    struct stat after;
+    CHECK(stat(path, &after) == 0 && after.st_ino == before.st_ino);
+
+    /* Only a complete image replaces it (a new inode: the old file was never opened). */
+    CHECK_INTEQ(test_drv_image_create(path, &t), 0);
+    CHECK_INTEQ(test_drv_image_write(&t, xml_doc, strlen(xml_doc), "", 0), 0);
+    CHECK_INTEQ(dir_entries(), 1);
+    test_drv_image img;
+    CHECK_INTEQ(test_drv_image_read(path, &img), 0);
+    CHECK_MEMEQ(img.xml, img.xml_len, xml_doc, strlen(xml_doc));
+    test_drv_image_clear(&img);
+    CHECK(stat(path, &after) == 0 && after.st_ino != before.st_ino &&
+          (after.st_mode & 0777) == 0600);
+    unlink(path);
+
+    /* A FIFO with a reader is written in place, not replaced by a file. */
+    snprintf(path, sizeof(path), "%s/pipe", tmpdir);
+    CHECK(mkfifo(path, 0600) == 0);
+    int rfd = open(path, O_RDONLY | O_NONBLOCK);
+    CHECK(rfd >= 0);
+    CHECK_INTEQ(test_drv_image_create(path, &t), 0);
+    CHECK(t.tmp == NULL);
+    CHECK_INTEQ(test_drv_image_write(&t, "<domain/>", 9, "", 0), 0);
+    char buf[128];
+    ssize_t n = read(rfd, buf, sizeof(buf));
+    static const char want[] = TEST_DRV_IMAGE_MAGIC "xml 9\n<domain/>state 0\nend\n";
+    CHECK_MEMEQ(buf, n < 0 ? 0 : (size_t)n, want, sizeof(want) - 1);
+    close(rfd);
+    struct stat sb;
+    CHECK(lstat(path, &sb) == 0 && S_ISFIFO(sb.st_mode));
+    unlink(path);
+    CHECK_INTEQ(dir_entries(), 0);
 }
 
 int main(void)
@@ -431,6 +532,7 @@ int main(void)
     test_state_errors();
     test_image_roundtrip();
     test_image_errors();
+    test_image_keeps_old_file();
     rmdir(tmpdir);
     return check_summary("driver-image");
 }

@@ -539,17 +539,31 @@ static int qm_target_open(const char *path, qm_target *t)
     t->dir = !slash || slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
     struct stat sb;
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        /* O_NONBLOCK: a FIFO without a reader fails at once instead of hanging. */
-        t->fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
-        if (t->fd < 0) {
+        /* O_NONBLOCK: a FIFO without a reader fails at once instead of hanging. No O_CREAT
+         * or O_TRUNC: nothing is created or emptied here. */
+        t->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+        if (t->fd < 0 && errno != ENOENT) {
             qm_target_report("create", path, errno);
             free(t->dir);
             return -1;
         }
-        int fl = fcntl(t->fd, F_GETFL);
-        if (fl >= 0)
-            fcntl(t->fd, F_SETFL, fl & ~O_NONBLOCK);
-        return 0;
+        if (t->fd >= 0 && fstat(t->fd, &sb) < 0) {
+            qm_target_report("create", path, errno);
+            close(t->fd);
+            free(t->dir);
+            return -1;
+        }
+        /* Gone, or a regular file swapped in since the stat: never written in place, it
+         * is replaced by rename like any other below. */
+        if (t->fd >= 0 && !S_ISREG(sb.st_mode)) {
+            int fl = fcntl(t->fd, F_GETFL);
+            if (fl >= 0)
+                fcntl(t->fd, F_SETFL, fl & ~O_NONBLOCK);
+            return 0;
+        }
+        if (t->fd >= 0)
+            close(t->fd);
+        t->fd = -1;
     }
     t->tmp = xasprintf("%s/.%s.XXXXXX", t->dir, slash ? slash + 1 : path);
     t->fd = mkostemp(t->tmp, O_CLOEXEC);
@@ -729,15 +743,30 @@ static int qm_image_parse(const char *path, const char *buf, size_t size, qm_ima
 static int qm_image_open(const char *path, const domain_def *expect, qm_image *img)
 {
     memset(img, 0, sizeof(*img));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* The API checked that path is a regular file, but it may have been swapped for a FIFO
+     * since: O_NONBLOCK keeps open from waiting for a writer that never comes (and blocking
+     * a job worker for good), O_NOCTTY keeps a terminal from becoming ours. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot open save image '%s'", path);
         return -1;
     }
     struct stat sb;
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fd, &sb) < 0) {
+        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot stat save image '%s'", path);
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(sb.st_mode)) {
         xend_error_report(XEND_ERR_CONFIG_INVALID,
                           "'%s' is not a xend save image (not a regular file)", path);
+        close(fd);
+        return -1;
+    }
+    /* The fd goes to QEMU as its incoming stream, which expects blocking reads. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot read save image '%s'", path);
         close(fd);
         return -1;
     }

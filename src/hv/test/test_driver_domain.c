@@ -888,17 +888,17 @@ int test_drv_domain_save(api_ctx *ctx, domain_obj *dom, const char *path)
     test_drv_dom *p = test_drv_dom_get(dom);
     if (!p)
         return -1;
-    /* Create the file first: a bad path fails before the guest is disturbed. */
-    bool is_file = false;
-    int fd = test_drv_image_create(path, &is_file);
-    if (fd < 0)
+    /* Create the (temporary) file first: a bad path fails before the guest is disturbed.
+     * Whatever is at path now stays until the image is complete and renamed over it. */
+    test_drv_image_target t;
+    if (test_drv_image_create(path, &t) < 0)
         return -1;
     domain_state prev_state = dom->state;
     domain_reason prev_reason = dom->reason;
     bool held = test_drv_dom_hold(ctx, dom, p, DOMAIN_REASON_SAVE, "paused");
     if (test_drv_job_run(ctx, dom, test_drv_transfer_ms(drv, p->charged_kib), p->charged_kib * 1024,
                          "save") < 0) {
-        close(fd);
+        test_drv_image_discard(&t);
         goto fail;
     }
     xbuf xml = XBUF_INIT, state = XBUF_INIT;
@@ -907,7 +907,7 @@ int test_drv_domain_save(api_ctx *ctx, domain_obj *dom, const char *path)
     test_drv_dom_snapshot(p, dom->def, false, &st);
     test_drv_state_format(&st, &state);
     test_drv_state_clear(&st);
-    int r = test_drv_image_write(fd, path, xml.data ? xml.data : "", xml.len,
+    int r = test_drv_image_write(&t, xml.data ? xml.data : "", xml.len,
                                  state.data ? state.data : "", state.len);
     xbuf_clear(&xml);
     xbuf_clear(&state);
@@ -916,10 +916,8 @@ int test_drv_domain_save(api_ctx *ctx, domain_obj *dom, const char *path)
     test_drv_dom_stop(ctx, dom, DOMAIN_REASON_SAVED, "saved", false);
     return 0;
 fail:
-    /* No half-written image may be mistaken for a good one; but what is not a regular
-     * file (a device, say /dev/full) was not ours to remove. */
-    if (is_file)
-        unlink(path);
+    /* The temporary file is gone (discarded or removed by the write): what was at path,
+     * say /etc/passwd, is still there and nothing half-written is. */
     if (held)
         test_drv_dom_release_hold(ctx, dom, p, prev_state, prev_reason);
     return -1;

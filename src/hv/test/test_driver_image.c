@@ -8,6 +8,12 @@
  * out of range, vCPU tables out of order and oversized consoles are refused with a message
  * naming the source, because these files outlive the process that wrote them.
  *
+ * A save image is written to a temporary file next to the path asked for and renamed over
+ * it only once complete and synced, so a failed or aborted save leaves whatever was there
+ * (a save aimed at /etc/passwd that is aborted must not delete it). A path that is not a
+ * regular file (a FIFO, a device) is written in place. Reading opens without blocking, so
+ * a FIFO put where an image was cannot hang a job worker.
+ *
  * Versioning: the pairs are self-describing, so the format grows by optional keys that
  * older readers refuse by name ("unknown key 'shell_var'"). The shell_* keys were added
  * this way; they are written only when the shell holds something, so the state of a guest
@@ -334,8 +340,7 @@ static int state_set_boot_panic(test_drv_state *st, const char *value, const cha
     uint64_t ns;
     if (state_parse_u64(value, &ns, &end) < 0 || ns == 0 ||
         (*end && strcmp(end, " panicked") != 0)) {
-        state_error(what, line, "boot_panic: expected 'UPTIME_NS [panicked]', got '%.64s'",
-                    value);
+        state_error(what, line, "boot_panic: expected 'UPTIME_NS [panicked]', got '%.64s'", value);
         return -1;
     }
     st->boot_panic_ns = ns;
@@ -588,86 +593,147 @@ fail:
 #define IMAGE_MAGIC_LEN (sizeof(TEST_DRV_IMAGE_MAGIC) - 1)
 #define IMAGE_MAX ((off_t)IMAGE_MAGIC_LEN + 64 + XML_MAX_DOCUMENT + 64 + TEST_DRV_STATE_MAX)
 
-int test_drv_image_create(const char *path, bool *is_file)
+static void image_report(const char *what, const char *path, int err)
 {
-    /* O_NONBLOCK: a FIFO without a reader fails at once instead of hanging the caller. */
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0600);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) < 0) {
-        int err = errno;
-        xend_error_report_errno(err == ENOSPC || err == EDQUOT ? XEND_ERR_NO_SPACE
-                                                               : XEND_ERR_SYSTEM,
-                                err, "cannot create save image '%s'", path);
-        if (fd >= 0)
-            close(fd);
+    xend_error_report_errno(err == ENOSPC || err == EDQUOT ? XEND_ERR_NO_SPACE : XEND_ERR_SYSTEM,
+                            err, "cannot %s save image '%s'", what, path);
+}
+
+/* path exists and is not a regular file: open it for writing in place. 1 when t is open, 0
+ * when path turned out to be (or became) a regular file or went away, -1 reported. */
+static int image_open_in_place(const char *path, test_drv_image_target *t)
+{
+    /* O_NONBLOCK: a FIFO without a reader fails at once instead of hanging the caller. No
+     * O_CREAT or O_TRUNC: nothing is created or emptied here. */
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        image_report("create", path, errno);
         return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) < 0) {
+        image_report("create", path, errno);
+        close(fd);
+        return -1;
+    }
+    /* A regular file swapped in since the stat is replaced by rename like any other. */
+    if (S_ISREG(sb.st_mode)) {
+        close(fd);
+        return 0;
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0)
         fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    *is_file = S_ISREG(sb.st_mode);
-    return fd;
+    t->fd = fd;
+    return 1;
 }
 
-static void image_report_write(const char *path, int err)
+int test_drv_image_create(const char *path, test_drv_image_target *t)
 {
-    xend_error_report_errno(err == ENOSPC || err == EDQUOT ? XEND_ERR_NO_SPACE : XEND_ERR_SYSTEM,
-                            err, "cannot write save image '%s'", path);
+    *t = (test_drv_image_target){.fd = -1};
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        int r = image_open_in_place(path, t);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            t->path = xstrdup(path);
+            return 0;
+        }
+    }
+    /* The temporary name only has to be unique in the directory; the base name is cut so a
+     * long one (up to NAME_MAX) still leaves room for the suffix. mkostemp opens it with
+     * O_CREAT | O_EXCL and mode 0600. */
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    int dir_len = slash ? (int)(slash - path) : 1;
+    t->tmp = xasprintf("%.*s/.%.64s.XXXXXX", dir_len, slash ? path : ".", base);
+    t->fd = mkostemp(t->tmp, O_CLOEXEC);
+    if (t->fd < 0) {
+        image_report("create", path, errno);
+        free(t->tmp);
+        t->tmp = NULL;
+        return -1;
+    }
+    t->path = xstrdup(path);
+    return 0;
 }
 
-static int image_write_all(int fd, const char *path, const char *data, size_t len)
+void test_drv_image_discard(test_drv_image_target *t)
 {
-    if (xend_fd_write_all(fd, data, len) < 0) {
-        image_report_write(path, errno);
+    if (t->fd >= 0)
+        close(t->fd);
+    /* Only the temporary file is ours: whatever is at path stays. */
+    if (t->tmp)
+        unlink(t->tmp);
+    free(t->tmp);
+    free(t->path);
+    *t = (test_drv_image_target){.fd = -1};
+}
+
+static int image_write_all(test_drv_image_target *t, const char *data, size_t len)
+{
+    if (xend_fd_write_all(t->fd, data, len) < 0) {
+        image_report("write", t->path, errno);
         return -1;
     }
     return 0;
 }
 
-/* A new file is only durable once its directory entry is. */
-static int image_fsync_dir(const char *path)
+/* The temporary file is complete: make it durable, then the name. A crash before the rename
+ * leaves the old file at path (and a stale temporary file); after the directory's fsync,
+ * the new image. */
+static int image_commit(test_drv_image_target *t)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir = !slash          ? xstrdup(".")
-                : slash == path ? xstrdup("/")
-                                : xstrndup(path, (size_t)(slash - path));
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int ret = 0;
-    if (dfd < 0 || fsync(dfd) < 0) {
-        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot sync directory '%s'", dir);
-        ret = -1;
+    if (fsync(t->fd) < 0) {
+        image_report("write", t->path, errno);
+        return -1;
     }
-    if (dfd >= 0)
-        close(dfd);
+    int r = close(t->fd);
+    t->fd = -1;
+    if (r < 0) {
+        image_report("write", t->path, errno);
+        return -1;
+    }
+    if (rename(t->tmp, t->path) < 0) {
+        image_report("write", t->path, errno);
+        return -1;
+    }
+    free(t->tmp);
+    t->tmp = NULL;
+    const char *slash = strrchr(t->path, '/');
+    char *dir = !slash             ? xstrdup(".")
+                : slash == t->path ? xstrdup("/")
+                                   : xstrndup(t->path, (size_t)(slash - t->path));
+    r = xend_dir_fsync(dir);
     free(dir);
-    return ret;
+    return r;
 }
 
-int test_drv_image_write(int fd, const char *path, const char *xml, size_t xml_len,
+int test_drv_image_write(test_drv_image_target *t, const char *xml, size_t xml_len,
                          const char *state, size_t state_len)
 {
     char head[64], mid[64];
     int hn = snprintf(head, sizeof(head), "%sxml %zu\n", TEST_DRV_IMAGE_MAGIC, xml_len);
     int mn = snprintf(mid, sizeof(mid), "state %zu\n", state_len);
     int ret = -1;
-    if (image_write_all(fd, path, head, (size_t)hn) < 0 ||
-        image_write_all(fd, path, xml, xml_len) < 0 ||
-        image_write_all(fd, path, mid, (size_t)mn) < 0 ||
-        image_write_all(fd, path, state, state_len) < 0 ||
-        image_write_all(fd, path, "end\n", 4) < 0)
+    if (image_write_all(t, head, (size_t)hn) < 0 || image_write_all(t, xml, xml_len) < 0 ||
+        image_write_all(t, mid, (size_t)mn) < 0 || image_write_all(t, state, state_len) < 0 ||
+        image_write_all(t, "end\n", 4) < 0)
         goto out;
-    if (fsync(fd) < 0) {
-        image_report_write(path, errno);
-        goto out;
+    if (t->tmp) {
+        ret = image_commit(t);
+    } else {
+        /* A FIFO or a device: nothing to sync or rename; a failed close still counts. */
+        ret = close(t->fd);
+        t->fd = -1;
+        if (ret < 0)
+            image_report("write", t->path, errno);
     }
-    ret = 0;
 out:
-    if (close(fd) < 0 && ret == 0) {
-        image_report_write(path, errno);
-        ret = -1;
-    }
-    if (ret == 0)
-        ret = image_fsync_dir(path);
+    test_drv_image_discard(t);
     return ret;
 }
 
@@ -733,7 +799,10 @@ static int image_section(const char *path, const char *buf, size_t size, size_t 
 int test_drv_image_read(const char *path, test_drv_image *img)
 {
     memset(img, 0, sizeof(*img));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* The API checked that path is a regular file, but it may have been swapped for a FIFO
+     * since: O_NONBLOCK keeps open from waiting for a writer that never comes (and blocking
+     * a job worker for good), O_NOCTTY keeps a terminal from becoming ours. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot open save image '%s'", path);
         return -1;
@@ -747,6 +816,12 @@ int test_drv_image_read(const char *path, test_drv_image *img)
     if (!S_ISREG(sb.st_mode)) {
         xend_error_report(XEND_ERR_CONFIG_INVALID,
                           "'%s' is not a xend save image (not a regular file)", path);
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot read save image '%s'", path);
         close(fd);
         return -1;
     }

@@ -215,16 +215,31 @@ typedef struct {
     size_t state_len;
 } test_drv_image;
 
-/* Create (or truncate) path, mode 0600. Returns the fd, or -1 with SYSTEM reported.
- * *is_file tells whether path is a regular file: only then may a failed save remove it
- * (never a device such as /dev/full). */
-int test_drv_image_create(const char *path, bool *is_file);
-/* Write the whole image to fd, fsync it and its directory, and close fd (always). 0, or -1
- * with NO_SPACE (ENOSPC/EDQUOT) or SYSTEM reported; the caller removes the file. */
-int test_drv_image_write(int fd, const char *path, const char *xml, size_t xml_len,
+/* A save image being written. What is at path stays as it was until the image is complete:
+ * it is written to a new temporary file next to path and renamed over it at the end. A path
+ * that exists and is not a regular file (a FIFO, a device such as /dev/full) is written in
+ * place and never removed. */
+typedef struct {
+    char *path; /* the name asked for */
+    char *tmp;  /* the temporary file; NULL when path is written in place */
+    int fd;
+} test_drv_image_target;
+
+/* Open t for path: a new temporary file (O_EXCL, mode 0600) in path's directory, or path
+ * itself when it is not a regular file (a FIFO without a reader fails at once). 0, or -1
+ * with SYSTEM or NO_SPACE reported (naming path) and nothing to discard. */
+int test_drv_image_create(const char *path, test_drv_image_target *t);
+/* Write the whole image, fsync it, rename it over path and fsync the directory. Finishes t
+ * either way (on failure the temporary file is removed, path untouched). 0, or -1 with
+ * NO_SPACE (ENOSPC/EDQUOT) or SYSTEM reported. */
+int test_drv_image_write(test_drv_image_target *t, const char *xml, size_t xml_len,
                          const char *state, size_t state_len);
+/* Give up on t before test_drv_image_write (a failed or aborted save): close it and remove
+ * the temporary file; path is not touched. */
+void test_drv_image_discard(test_drv_image_target *t);
 /* Read and check an image. 0, or -1 with CONFIG_INVALID ("'p' is not a xend save image",
- * truncated, oversized) or SYSTEM reported. The caller clears img. */
+ * not a regular file, truncated, oversized) or SYSTEM reported; opening a FIFO put at path
+ * does not block. The caller clears img. */
 int test_drv_image_read(const char *path, test_drv_image *img);
 void test_drv_image_clear(test_drv_image *img);
 
