@@ -11,9 +11,10 @@
  * Xend's fixup_sxpr did to keep large numbers out of 32-bit <int>.
  *
  * What the model holds but Xend's sxp cannot say (title, description, virt type, arch,
- * machine, disk bus other than the one a device name implies, a libvirt network, consoles,
- * serial port numbers other than 0, 1, ..., kept XML) is not written; parse(format(def))
- * equals def for every def without those.
+ * machine, disk bus other than the one a device name implies, a disk other than a cdrom
+ * that is both read-only and shared, a libvirt network, consoles, serial port numbers other
+ * than 0, 1, ..., kept XML) is not written; parse(format(def)) equals def for every def
+ * without those.
  */
 #include "conf/domain_sxp.h"
 
@@ -254,7 +255,9 @@ static int dsxp_parse_disk(const xmlrpc_value *vbd, domain_disk *disk)
                           "disk '%.64s': mode '%.16s' is not r, w or w! (shared)", dev, mode);
         goto fail;
     }
-    /* A cdrom is read-only whatever the mode says, as in libvirt and QEMU. */
+    /* A cdrom is read-only whatever the mode says, as in libvirt and QEMU. It keeps a w!
+     * (shareable: others may write the image while the guest has it), so a cdrom can be
+     * both; domain_sxp_format_disk writes that back as w!. */
     if (disk->device == DOMAIN_DISK_CDROM)
         disk->readonly = true;
     if (domain_disk_validate(disk) < 0)
@@ -287,7 +290,12 @@ xmlrpc_value *domain_sxp_format_disk(const domain_disk *disk)
     xmlrpc_array_append(vbd, pair);
     sxp_addf(vbd, "dev", "%s%s", disk->target ? disk->target : "",
              disk->device == DOMAIN_DISK_CDROM ? ":cdrom" : "");
-    sxp_add(vbd, "mode", disk->readonly ? "r" : disk->shareable ? "w!" : "w");
+    /* A cdrom always reads back read-only, so its mode only has to carry the w!; any
+     * other disk cannot be both in one mode and stays read-only, the safe side. */
+    const char *mode = disk->readonly ? "r" : disk->shareable ? "w!" : "w";
+    if (disk->device == DOMAIN_DISK_CDROM)
+        mode = disk->shareable ? "w!" : "r";
+    sxp_add(vbd, "mode", mode);
     return vbd;
 }
 
@@ -459,7 +467,7 @@ static int dsxp_parse_boot(domain_def *def, const char *letters)
 /* Keys whose meaning depends on others, collected until the whole list is read. */
 typedef struct {
     uint64_t memory_mib, maxmem_mib, avail_mask;
-    bool have_memory, have_maxmem, have_avail;
+    bool have_memory, have_maxmem, have_avail, have_image;
     char *ip, *root, *args;
 } dsxp_pending;
 
@@ -490,6 +498,14 @@ static void dsxp_cmdline_part(xbuf *b, const char *prefix, const char *value)
 
 static int dsxp_parse_image(domain_def *def, const xmlrpc_value *image, dsxp_pending *pend)
 {
+    /* A config has one builder; a second image would silently mix with the first (an hvm
+     * one drops the hvmloader kernel a linux one kept), and Xend only read the first. */
+    if (pend->have_image) {
+        xend_error_report(XEND_ERR_CONFIG_INVALID,
+                          "(image ...) is given twice; a domain has one image");
+        return -1;
+    }
+    pend->have_image = true;
     const xmlrpc_value *spec = image->u.a.n == 2 ? image->u.a.items[1] : NULL;
     const char *type = sxp_name(spec);
     static const char *const types[] = {"linux", "hvm", "xen", "xenpvh"};

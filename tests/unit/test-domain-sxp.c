@@ -2,7 +2,8 @@
  * Domain configs as Xend S-expressions (src/conf/domain_sxp.c): the (vm ...) create
  * config with string and int atoms, Linux and HVM images, devices, the (domain ...) record
  * with runtime facts in Xend's order (against tests/data/sxp/domain-guest.pretty), round
- * trips through domain_def_equal, uname parsing and every refusal.
+ * trips through domain_def_equal (shared cdroms among them, a fuzz-sxp finding), uname
+ * parsing and every refusal.
  */
 #include "check-data.h"
 #include "check-error.h"
@@ -205,6 +206,10 @@ static void test_parse_errors(void)
     check_refused("(vm (name x) (image (hvm (boot cc))))", "twice");
     check_refused("(vm (name x) (image (hvm (acpi yes))))", "(acpi yes)");
     check_refused("(vm (name x) (image (hvm (serial tcp:1.2.3.4:5))))", "serial");
+    /* the hvm image would drop the hvmloader the linux one kept: no def could say both */
+    check_refused("(vm (name x) (image (linux (kernel /usr/lib/xen/boot/hvmloader)))"
+                  " (image (hvm)))",
+                  "(image ...) is given twice");
     check_refused("(vm (name x) (device (pci (dev 0000:00:1f.0))))", "'pci' is not supported");
     check_refused("(vm (name x) (device (vbd (uname phy:/dev/x))))", "(dev ...)");
     check_refused("(vm (name x) (device (vbd (uname phy:/dev/x) (dev xvda) (mode rw))))",
@@ -468,6 +473,50 @@ static void test_format_dom0(void)
     domain_def_free(def);
 }
 
+/* fuzz-sxp found a cdrom with mode w! (here after an (mode r) the later key overrides):
+ * read-only as every cdrom, and shareable. Its record used to say (mode r), which read back
+ * without the shareable. */
+static void test_cdrom_shared(void)
+{
+    domain_def *def = parse_text("(vm (name cd)"
+                                 " (device (vbd (uname phy:) (dev hda:cdrom) (mode r) (mode w!)))"
+                                 " (device (vbd (uname phy:/dev/sr0) (dev hdc:cdrom) (mode w))))");
+    CHECK_MSG(def != NULL, "%s", xend_error_last()->message);
+    if (!def)
+        return;
+    CHECK_INTEQ(def->ndisks, 2);
+    if (def->ndisks == 2) {
+        CHECK(def->disks[0].readonly && def->disks[0].shareable);
+        CHECK(def->disks[0].source == NULL && def->disks[0].type == DOMAIN_DISK_BLOCK);
+        CHECK(def->disks[1].readonly && !def->disks[1].shareable);
+    }
+    xmlrpc_value *v = domain_sxp_format(def, NULL);
+    xbuf b = XBUF_INIT;
+    CHECK(sxp_format(v, &b, false) == 0);
+    CHECK(check_contains(b.data, "(device (vbd (uname phy:) (dev hda:cdrom) (mode 'w!')))"));
+    CHECK(check_contains(b.data, "(device (vbd (uname phy:/dev/sr0) (dev hdc:cdrom) (mode r)))"));
+    domain_def *back = domain_sxp_parse(v);
+    CHECK_MSG(back != NULL, "%s", xend_error_last()->message);
+    CHECK(domain_def_equal(def, back));
+    domain_def_free(back);
+    xbuf_clear(&b);
+    xmlrpc_value_free(v);
+    domain_def_free(def);
+
+    /* Any other disk cannot be both in one mode: it stays read-only, never writable. */
+    domain_disk d = {.type = DOMAIN_DISK_FILE,
+                     .source = "/img/shared.img",
+                     .target = "xvdb",
+                     .bus = DOMAIN_BUS_XEN,
+                     .readonly = true,
+                     .shareable = true};
+    v = domain_sxp_format_disk(&d);
+    CHECK(sxp_format(v, &b, false) == 0);
+    CHECK_STREQ(b.data, "(vbd (uname file:/img/shared.img) (dev xvdb) (mode r))");
+    xbuf_clear(&b);
+    xmlrpc_value_free(v);
+}
+
 int main(void)
 {
     test_parse_create();
@@ -476,6 +525,7 @@ int main(void)
     test_parse_errors();
     test_uname();
     test_device();
+    test_cdrom_shared();
     test_format_golden();
     test_format_dom0();
     return check_summary("domain-sxp");
