@@ -5,6 +5,7 @@ import grp
 import os
 import stat
 import subprocess
+import threading
 import unittest
 import xmlrpc.client
 
@@ -183,6 +184,105 @@ class SocketFileTests(unittest.TestCase):
         with d.proxy() as p:
             with self.assertRaises(xmlrpc.client.Fault):
                 p.system.methodHelp("x" * 4000)
+
+
+class DocumentLimitTests(unittest.TestCase):
+    """max_string, max_depth and max_elements from xend.conf bound what the decoder takes:
+    just under each passes, just over is a fault naming the limit, and nothing runs."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon(config={"max_string": "300", "max_depth": "4",
+                                    "max_elements": "64"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.stop()
+
+    def fault(self, *params):
+        with self.daemon.proxy() as p:
+            with self.assertRaises(xmlrpc.client.Fault) as cm:
+                p.system.methodHelp(*params)
+        return cm.exception
+
+    def test_string(self):
+        with self.daemon.proxy() as p:
+            with self.assertRaises(xmlrpc.client.Fault) as cm:
+                p.system.methodHelp("m" * 300)  # within the limit: refused as a method
+            self.assertNotIn("max_string", cm.exception.faultString)
+        f = self.fault("m" * 301)
+        self.assertIn("max_string", f.faultString)
+
+    def test_depth(self):
+        def nest(n):
+            v = 1
+            for _ in range(n):
+                v = [v]
+            return v
+        with self.daemon.proxy() as p:
+            # methodHelp(string) refuses the array, but only after decoding it.
+            with self.assertRaises(xmlrpc.client.Fault) as cm:
+                p.system.methodHelp(nest(4))
+            self.assertEqual(cm.exception.faultCode, -32602)
+        f = self.fault(nest(5))
+        self.assertIn("max_depth", f.faultString)
+
+    def test_elements(self):
+        with self.daemon.proxy() as p:
+            with self.assertRaises(xmlrpc.client.Fault) as cm:
+                p.system.methodHelp(list(range(20)))
+            self.assertEqual(cm.exception.faultCode, -32602)
+        f = self.fault(list(range(40)))
+        self.assertIn("max_elements", f.faultString)
+
+
+class WorkerPoolTests(unittest.TestCase):
+    """job_workers bounds the calls that may block; with the only job worker busy in a slow
+    save, a plain write waits for it, while domain.destroy (the priority path, its own
+    priority_workers) and reads (on the listener's threads) still answer at once."""
+
+    def test_priority_path_with_every_job_worker_busy(self):
+        d = Daemon(config={"job_workers": "1", "priority_workers": "1", "workers": "1"})
+        path = xendtest.write_host_config(d.dir, save_ms_per_gib=40000)  # 128 MiB: ~5 s
+        with open(d.conf_path, "a") as f:
+            f.write(f"host_config = {path}\n")
+        d.start()
+        self.addCleanup(d.stop)
+        disks = os.path.join(d.dir, "disks")
+        os.makedirs(disks)
+        with d.proxy() as p:
+            for name in ("slow", "other", "victim"):
+                p.domain.define(xendtest.domain_xml(
+                    name, memory=131072, disks=[xendtest.make_disk(disks, name + ".img")]))
+                p.domain.start(name)
+        results = {}
+
+        def call(key, method, *args):
+            with d.proxy(timeout=120) as q:
+                results[key] = getattr(q, method)(*args)
+                results[key + "-order"] = len(results)
+
+        save = threading.Thread(target=call, args=("save", "domain.save", "slow",
+                                                   os.path.join(d.dir, "slow.save")))
+        save.start()
+        with d.proxy() as p:
+            self.assertTrue(wait_for(lambda: p.domain.job_info("slow")["job"] == "domain.save",
+                                     30))
+            # The only job worker is saving: a pause of another domain queues behind it.
+            pause = threading.Thread(target=call, args=("pause", "domain.pause", "other"))
+            pause.start()
+            # The priority path and reads are not behind it.
+            p.domain.destroy("victim")
+            self.assertEqual(p.domain.lookup("victim")["state"], "shutoff")
+            self.assertEqual(p.domain.job_info("slow")["job"], "domain.save",
+                             "the save finished before the check: make it slower")
+            self.assertNotIn("pause", results)
+        save.join(120)
+        pause.join(120)
+        self.assertEqual(results.get("save"), True)
+        self.assertLess(results["save-order"], results["pause-order"])
+        with d.proxy() as p:
+            self.assertEqual(p.domain.lookup("other")["state"], "paused")
 
 
 if __name__ == "__main__":
