@@ -23,6 +23,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1315,9 +1316,15 @@ int main(int argc, char **argv)
     memset(&parms, 0, sizeof(parms));
     parms.transport = "curl";
     parms.transportparmsP = &curl_parms;
-    parms.transportparm_size = XMLRPC_CXPSIZE(timeout);
+    /* The sizes up to and including the last member set, as XMLRPC_CXPSIZE and
+     * XMLRPC_CPSIZE compute them, but with offsetof: those macros take the member's address
+     * through a null pointer, undefined behaviour that UBSan (make asan) stops on. */
+    parms.transportparm_size =
+        offsetof(struct xmlrpc_curl_xportparms, timeout) + sizeof(curl_parms.timeout);
     xmlrpc_client_create(&c.env, XMLRPC_CLIENT_NO_FLAGS, "xend-interop", "1.0", &parms,
-                         XMLRPC_CPSIZE(transportparm_size), &c.client);
+                         offsetof(struct xmlrpc_clientparms, transportparm_size) +
+                             sizeof(parms.transportparm_size),
+                         &c.client);
     if (!c.env.fault_occurred)
         c.server = xmlrpc_server_info_new(&c.env, url);
     if (c.env.fault_occurred) {

@@ -321,8 +321,18 @@ class ClientRequestCapTests(FaultAssertions, unittest.TestCase):
             results = []
 
             def poll():
+                # Poll on until cap-a's destroy shows up: an event of the start that lands
+                # after current_id (a slow daemon, e.g. under ASan) ends a poll early, and
+                # the next poll holds the slot again.
+                since = last
                 with d.proxy(timeout=60) as q:
-                    results.append(q.event.next(last, 30000))
+                    while True:
+                        r = q.event.next(since, 30000)
+                        since = r["last_id"]
+                        if any(e["domain"] == "cap-a" and e["detail"] == "destroyed"
+                               for e in r["events"]) or not r["events"]:
+                            results.append(r)
+                            return
             threads = [threading.Thread(target=poll, daemon=True) for _ in range(2)]
             for t in threads:
                 t.start()

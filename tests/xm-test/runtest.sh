@@ -20,7 +20,10 @@
 # Environment: XM (xm's path), XEND_BIN (the daemon), XMTEST_DRIVER (test or qemu),
 # XMTEST_SLOW (factor for every timeout), XMTEST_CASE_TIMEOUT (default 300 s; a case may
 # ask for more with a `# xmtest-timeout: N` line), XMTEST_KEEP_TEMP=1 (keep the temp dir),
-# XMTEST_EXTERNAL=1 (use the xend XM_SERVER names instead of starting one).
+# XMTEST_EXTERNAL=1 (use the xend XM_SERVER names instead of starting one), XEND_WRAPPER
+# (a command line the daemon runs under, e.g. valgrind in `make fullcheck`; XMTEST_SLOW
+# then defaults to 20). The daemon must exit 0 on the final SIGTERM, or the run fails: a
+# leak or memory error found at its exit (ASan, valgrind) is a failure like any other.
 set -u
 
 XMTEST_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -59,7 +62,13 @@ if [ ! -f "$groupfile" ]; then
 fi
 
 . "$XMTEST_DIR/lib/driver.sh" || exit 1
-XMTEST_SLOW=${XMTEST_SLOW:-1}
+# Under a wrapper (valgrind) the daemon is ~20x slower: every bound scales, as in the
+# Python tests (tests/lib/xendtest.py).
+if [ -n "${XEND_WRAPPER:-}" ]; then
+    XMTEST_SLOW=${XMTEST_SLOW:-20}
+else
+    XMTEST_SLOW=${XMTEST_SLOW:-1}
+fi
 export XMTEST_SLOW
 slow=${XMTEST_SLOW%%.*}
 [ "$slow" -ge 1 ] 2>/dev/null || slow=1
@@ -117,6 +126,12 @@ cleanup() {
             kill -KILL "$xend_pid" 2>/dev/null
         fi
         wait "$xend_pid" 2>/dev/null
+        local xend_rc=$?
+        if [ "$xend_rc" != 0 ]; then
+            echo "runtest.sh: xend exited with status $xend_rc on SIGTERM; its output:" >&2
+            tail -n 60 "$TMP/xend.stderr" >&2
+            [ "$rc" != 0 ] || rc=1
+        fi
         xmtest_loops_detach "$TMP"
         # Any QEMU of this run still alive (its command line names the run's temp dir) is
         # a leak: killed by its PID and reported.
@@ -184,7 +199,8 @@ else
         echo "autostart = no"
         xmtest_driver_daemon_config "$TMP"
     } > "$TMP/xend.conf"
-    "$XEND_BIN" -f "$TMP/xend.conf" --root "$TMP/root" </dev/null >"$TMP/xend.stderr" 2>&1 &
+    # shellcheck disable=SC2086 # XEND_WRAPPER is a command line, split into words
+    ${XEND_WRAPPER:-} "$XEND_BIN" -f "$TMP/xend.conf" --root "$TMP/root" </dev/null >"$TMP/xend.stderr" 2>&1 &
     xend_pid=$!
     sock=$TMP/root/run/xend/xend.sock
     up=no
