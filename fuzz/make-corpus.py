@@ -272,6 +272,19 @@ def gen_http():
           http(ver, version=b"HTTP/1.0"))
     write(t, "get", http(b"", method=b"GET", path=b"/", length=False))
     write(t, "head", http(b"", method=b"HEAD"))
+    # The web page's files (server_web.c): lookups, conditional GETs, odd paths.
+    write(t, "web-script", http(b"", method=b"GET", path=b"/js/app.js", length=False,
+                                headers=[b"Host: localhost", b"Accept: */*"]))
+    write(t, "web-if-none-match", http(b"", method=b"GET", path=b"/", length=False,
+                                       headers=[b"Host: x", b'If-None-Match: W/"a", "b", *']))
+    write(t, "web-if-none-match-bad", http(b"", method=b"GET", path=b"/index.html", length=False,
+                                           headers=[b"Host: x", b'If-None-Match: "open, W/']))
+    write(t, "web-dotdot", http(b"", method=b"GET", path=b"/js/../../etc/passwd?x=1#f",
+                                length=False))
+    write(t, "web-head-keepalive", http(b"", method=b"HEAD", path=b"/style.css", length=False) +
+          http(ver))
+    write(t, "web-401-page-client", http(ver, headers=std + [b"X-Xend-Client: web",
+                                                             b"Authorization: Basic Zm9vOmJhcg=="]))
     write(t, "options", http(b"", method=b"OPTIONS", path=b"*"))
     write(t, "no-content-type", http(ver, headers=[b"Host: localhost"]))
     write(t, "form-content-type", http(ver, headers=[b"Host: x", b"Content-Type: text/plain"]))

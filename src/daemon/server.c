@@ -78,10 +78,20 @@ void server_config_default(server_config *cfg)
 
 /* ---- replies ---------------------------------------------------------------------- */
 
-static void server_response_headers(struct MHD_Response *resp, const char *type)
+void server_response_headers(struct MHD_Response *resp, const char *type)
 {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, SERVER_SOFTWARE);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+/* Replies that are not the page (XML-RPC answers, errors) are data: a browser that opens
+ * one directly runs nothing in it and frames it nowhere. */
+static void server_data_headers(struct MHD_Response *resp, const char *type)
+{
+    server_response_headers(resp, type);
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'none'; frame-ancestors 'none'");
 }
 
 /* Retry-After of the 429 being queued by this thread (set around server_reply_error). */
@@ -89,11 +99,8 @@ static __thread unsigned server_retry_after;
 
 /* Queue an HTTP error with a one-line text/plain body. When the body of the request has not
  * been read, the connection must close after the reply: what follows on it is not a request. */
-static enum MHD_Result server_reply_error(struct MHD_Connection *c, unsigned status,
-                                          bool close_after, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static enum MHD_Result server_reply_error(struct MHD_Connection *c, unsigned status,
-                                          bool close_after, const char *fmt, ...)
+enum MHD_Result server_reply_error(struct MHD_Connection *c, unsigned status, bool close_after,
+                                   const char *fmt, ...)
 {
     xbuf b = XBUF_INIT;
     const char *reason = MHD_get_reason_phrase_for(status);
@@ -111,12 +118,18 @@ static enum MHD_Result server_reply_error(struct MHD_Connection *c, unsigned sta
         free(text);
         return MHD_NO;
     }
-    server_response_headers(resp, "text/plain; charset=utf-8");
+    server_data_headers(resp, "text/plain; charset=utf-8");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+    /* The web page sends X-Xend-Client and signs in with its own form: a Basic challenge
+     * would make the browser pop up its login dialog over it, so the page gets the same
+     * credentials scheme under a name browsers do not act on. */
     if (status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                "Basic realm=\"xend\", charset=\"UTF-8\"");
+        MHD_add_response_header(
+            resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Xend-Client")
+                ? "XendBasic realm=\"xend\", charset=\"UTF-8\""
+                : "Basic realm=\"xend\", charset=\"UTF-8\"");
     if (status == MHD_HTTP_TOO_MANY_REQUESTS && server_retry_after) {
         char ra[16];
         snprintf(ra, sizeof(ra), "%u", server_retry_after);
@@ -277,10 +290,22 @@ static enum MHD_Result server_check_request(server *srv, struct MHD_Connection *
     }
     *queued = false;
 
+    /* MHD hands us the target percent-decoded as a C string: an encoded NUL would cut
+     * it short ("/RPC2%00x" would read as "/RPC2"), so such a target names nothing. */
+    if (req->nul_in_target)
+        server_defer(req, MHD_HTTP_BAD_REQUEST, "the request target has an encoded NUL (%%00)");
+    /* The web page's files (GET or HEAD of anything but /RPC2) are public and change
+     * nothing: served without credentials, after the body (if any) is read and dropped. */
+    if ((strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) &&
+        strcmp(url, "/RPC2") != 0) {
+        req->web = true;
+        return MHD_YES;
+    }
     /* Who may ask comes before what is asked: an unauthenticated client learns nothing. */
     server_auth_request(srv, c, req);
     if (strcmp(url, "/RPC2") != 0 && strcmp(url, "/") != 0)
-        server_defer(req, MHD_HTTP_NOT_FOUND, "the XML-RPC endpoint is /RPC2 (or /)");
+        server_defer(req, MHD_HTTP_NOT_FOUND,
+                     "the XML-RPC endpoint is POST /RPC2 (or /); the web page is GET /");
     if (!is_post)
         server_defer(req, MHD_HTTP_METHOD_NOT_ALLOWED, "XML-RPC requests use POST, not %s", method);
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -391,7 +416,7 @@ static enum MHD_Result server_queue_rpc(struct MHD_Connection *c, xbuf *out)
         free(xml);
         return MHD_NO;
     }
-    server_response_headers(resp, "text/xml; charset=utf-8");
+    server_data_headers(resp, "text/xml; charset=utf-8");
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -566,8 +591,8 @@ static void *server_request_begin(void *cls, const char *uri, struct MHD_Connect
 {
     server_listener *l = cls;
     server *srv = l->srv;
-    (void)uri;
     server_request *req = xcalloc(1, sizeof(*req));
+    req->nul_in_target = uri && strstr(uri, "%00") != NULL; /* uri is still encoded here */
     req->sc = server_conn_of(c);
     if (req->sc) {
         int64_t deadline = server_now_ms() + (int64_t)srv->cfg.request_timeout * 1000;
@@ -671,6 +696,8 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
         return server_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, false,
                                   "the chunked body has more than the limit of %zu bytes",
                                   srv->cfg.limits.max_body);
+    if (req->web)
+        return server_web_reply(c, url);
     return server_reply_rpc(srv, c, req);
 }
 

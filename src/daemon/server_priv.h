@@ -81,6 +81,8 @@ typedef struct server_request {
     char *deferred_msg;       /* reply waits until the body is read (see server_defer) */
     unsigned retry_after;     /* with a deferred 429: seconds */
     bool want_auth;           /* with a deferred 401: add WWW-Authenticate */
+    bool web;                 /* a GET or HEAD of the web page's files (server_web.c) */
+    bool nul_in_target;       /* the raw request target has %00 (refused: 400) */
     bool rejected;            /* a reply was queued before the body; drop whatever still arrives */
     bool too_big;             /* the body (chunked) outgrew max_body */
     size_t dropped;           /* bytes of a refused or too-big body read and dropped */
@@ -163,6 +165,17 @@ void server_client_release(server *srv, server_conn *sc);
 void server_audit(void *srv, const xmlrpc_caller *caller, const xmlrpc_method *method,
                   const xmlrpc_value *params, int fault);
 /* Record a refusal for req (first one wins); fmt is a printf format. */
+/* Content-Type, Server and nosniff on a response being built. */
+void server_response_headers(struct MHD_Response *resp, const char *type);
+/* Queue an HTTP error with a one-line text/plain body (the message, after the status);
+ * close_after when the request's body was not read. */
+enum MHD_Result server_reply_error(struct MHD_Connection *c, unsigned status, bool close_after,
+                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* server_web.c: the web page's files. server_web_reply queues the file for url (a 404
+ * when there is none, a 304 for a matching If-None-Match). */
+enum MHD_Result server_web_reply(struct MHD_Connection *c, const char *url);
+
 void server_defer(server_request *req, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -1,9 +1,13 @@
 """`make run` (scripts/xend-run): the daemon starts on the simulated host under a private
 directory with the sample domains (web and db running, build offline, archive suspended),
-prints how to reach it, stops cleanly on Ctrl-C (SIGINT to the process group), and a second
-run finds the domains as they were left (running ones re-attached)."""
+prints how to reach it (the web page's address, the user admin and its generated password,
+which TCP requires: plain HTTP on loopback with HTTP Basic), stops cleanly on Ctrl-C
+(SIGINT to the process group), and a second run finds the domains as they were left
+(running ones re-attached) and keeps the password."""
 import os
+import re
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -45,18 +49,41 @@ class MakeRun(unittest.TestCase):
         proc.stdout.close()
         return rc, rest
 
-    def states(self, port):
-        with xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/RPC2") as s:
+    def states(self, port, password):
+        with xmlrpc.client.ServerProxy(f"http://admin:{password}@127.0.0.1:{port}/RPC2") as s:
             return {d["name"]: (d["state"], d["id"]) for d in s.domain.list()}
+
+    def password(self, rundir, out, port):
+        """The password the start message shows (with the page's address), checked against
+        the one kept in the run directory."""
+        m = re.search(rf"http://127\.0\.0\.1:{port}/\s+user admin, password (\S+)", out)
+        self.assertIsNotNone(m, out)
+        password = m.group(1)
+        with open(os.path.join(rundir, "admin.password")) as f:
+            self.assertEqual(f.readline().strip(), password)
+        for name in ("admin.password", "passwd"):
+            mode = stat.S_IMODE(os.stat(os.path.join(rundir, name)).st_mode)
+            self.assertEqual(mode, 0o600, name)
+        self.assertGreaterEqual(len(password), 16)
+        return password
 
     def test_samples_and_clean_stop(self):
         rundir = tempfile.mkdtemp(prefix="xend-run-")
         port = xendtest.free_tcp_port()
         proc, out = self.start(rundir, port)
+        password = self.password(rundir, out, port)
         self.assertIn(f"http://127.0.0.1:{port}/RPC2", out)
         self.assertIn("xmlrpc.client", out)
+        self.assertIn(f"http://admin:{password}@127.0.0.1:{port}/RPC2", out)
         self.assertIn("XEND_URI=unix://", out)
-        st = self.states(port)
+        # TCP wants the user: without it or with another password, 401
+        for url in (f"http://127.0.0.1:{port}/RPC2",
+                    f"http://admin:not-{password}@127.0.0.1:{port}/RPC2"):
+            with xmlrpc.client.ServerProxy(url) as s:
+                with self.assertRaises(xmlrpc.client.ProtocolError) as cm:
+                    s.daemon.version()
+                self.assertEqual(cm.exception.errcode, 401)
+        st = self.states(port, password)
         self.assertEqual(st["Domain-0"], ("running", 0))
         self.assertEqual(st["web"][0], "running")
         self.assertEqual(st["db"][0], "running")
@@ -67,10 +94,12 @@ class MakeRun(unittest.TestCase):
         self.assertEqual(rc, 0)
         self.assertFalse(os.path.exists(os.path.join(rundir, "run", "xend", "xend.pid")))
 
-        # Again: the same domains, running ones re-attached with their ids.
+        # Again: the same domains, running ones re-attached with their ids; the same
+        # password (a browser's saved sign-in keeps working).
         proc, out = self.start(rundir, port)
         try:
-            again = self.states(port)
+            self.assertEqual(self.password(rundir, out, port), password)
+            again = self.states(port, password)
             self.assertEqual(again, st)
         finally:
             self.stop(proc)
