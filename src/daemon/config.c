@@ -8,6 +8,8 @@
 
 #include "config.h"
 
+#include "pam_auth.h"
+
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/keyfile.h"
@@ -65,6 +67,8 @@ static void config_sync(daemon_config *cfg)
     cfg->server.tls_key = cfg->tls_key;
     cfg->server.tls_priorities = cfg->tls_priorities;
     cfg->server.passwd_file = cfg->passwd_file;
+    cfg->server.pam_service = cfg->pam_service;
+    cfg->server.pam_confdir = cfg->pam_confdir;
     cfg->server.allowed_origins = cfg->allowed_origins;
 }
 
@@ -80,6 +84,8 @@ void daemon_config_init(daemon_config *cfg)
     cfg->tls_key = xstrdup(cfg->server.tls_key);
     cfg->tls_priorities = xstrdup(cfg->server.tls_priorities);
     cfg->passwd_file = xstrdup(cfg->server.passwd_file);
+    cfg->pam_service = xstrdup(cfg->server.pam_service);
+    cfg->pam_confdir = xstrdup(cfg->server.pam_confdir);
     cfg->allowed_origins = xstrdup("");
     cfg->pid_file = xstrdup(XEND_RUNSTATEDIR "/xend/xend.pid");
     cfg->log_output = xstrdup("stderr");
@@ -142,6 +148,8 @@ void daemon_config_clear(daemon_config *cfg)
     free(cfg->tls_key);
     free(cfg->tls_priorities);
     free(cfg->passwd_file);
+    free(cfg->pam_service);
+    free(cfg->pam_confdir);
     free(cfg->allowed_origins);
     free(cfg->pid_file);
     free(cfg->log_output);
@@ -323,6 +331,19 @@ int daemon_config_set(daemon_config *cfg, const char *key, const char *value, co
                           : key[4] == 'c' ? &cfg->tls_cert
                                           : &cfg->tls_key,
                           value);
+    } else if (strcmp(key, "pam_service") == 0) {
+        if (!pam_auth_service_valid(value)) {
+            xend_error_report(XEND_ERR_CONFIG_INVALID,
+                              "%s: pam_service: invalid value '%s': expected a PAM service name "
+                              "(1 to %d of A-Z a-z 0-9 . _ -, not starting with '.')",
+                              where, value, PAM_AUTH_MAX_SERVICE);
+            return -1;
+        }
+        config_set_string(&cfg->pam_service, value);
+    } else if (strcmp(key, "pam_confdir") == 0) {
+        if (value[0] && config_abs_path(key, value, where, 0) < 0)
+            return -1;
+        config_set_string(&cfg->pam_confdir, value);
     } else if (strcmp(key, "tls_priorities") == 0) {
         config_set_string(&cfg->tls_priorities, value);
     } else if (strcmp(key, "allowed_origins") == 0) {

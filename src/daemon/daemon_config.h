@@ -22,6 +22,7 @@ typedef struct {
     bool socket_ro_set; /* false: socket_ro follows socket (xend-ro.sock next to it) */
     char *tcp_address;
     char *tls_cert, *tls_key, *tls_priorities, *passwd_file, *allowed_origins;
+    char *pam_service, *pam_confdir;
     char *pid_file;   /* absolute path, or "" for no pid file */
     char *log_output; /* "stderr", "syslog" or "file:/absolute/path" */
     xend_log_level log_level;

@@ -11,6 +11,7 @@
 #include "api/driver.h"
 #include "api/event.h"
 #include "daemon_config.h"
+#include "daemon/pam_auth.h"
 #include "daemon/passwd.h"
 #include "daemon/server.h"
 #include "util/alloc.h"
@@ -41,7 +42,7 @@ static bool main_log_elsewhere;
 static void main_usage(FILE *out)
 {
     fprintf(out, "usage: xend [OPTION]...\n"
-                 "       xend passwd [--file F] [--access CLASS] [--delete] USER\n"
+                 "       xend passwd [--file F] [--access CLASS] [--delete | --pam] USER\n"
                  "The xend virtual-machine manager daemon (XML-RPC API). `xend passwd`\n"
                  "manages the users of its TCP listener (see xend passwd --help).\n"
                  "\n"
@@ -471,6 +472,24 @@ static int main_wait_signals(const sigset_t *set)
     }
 }
 
+/* --check-config: the password file's `pam` users cannot sign in to a build without PAM.
+ * (The file itself is checked when the daemon starts; a file that does not load is not
+ * this check's business.) */
+static void main_check_pam(const daemon_config *cfg)
+{
+    if (pam_auth_available() || !cfg->server.tcp_listen || !cfg->server.tcp_auth)
+        return;
+    passwd_store *ps = passwd_store_open(cfg->passwd_file);
+    size_t n = passwd_store_pam_count(ps);
+    if (n)
+        fprintf(stderr,
+                "xend: warning: %s has %zu PAM users, but PAM support is not built in: they "
+                "cannot sign in\n",
+                cfg->passwd_file, n);
+    passwd_store_free(ps);
+    xend_error_reset();
+}
+
 int main(int argc, char **argv)
 {
     main_options opt;
@@ -490,6 +509,7 @@ int main(int argc, char **argv)
     if (opt.check_config) {
         printf("config OK: %s%s\n", opt.config_path,
                found ? "" : " (not present: built-in defaults)");
+        main_check_pam(&cfg);
         daemon_config_clear(&cfg);
         return 0;
     }

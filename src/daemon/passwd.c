@@ -10,6 +10,8 @@
 
 #include "passwd.h"
 
+#include "pam_auth.h"
+
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -40,6 +42,8 @@
 #define PASSWD_DEFAULT_FILE XEND_SYSCONFDIR "/xend/passwd"
 #define PASSWD_CACHE_MAX 256
 #define PASSWD_DIGEST 32 /* SHA-256 */
+#define PASSWD_PAM "pam" /* the hash field of a user whose password PAM checks */
+#define PASSWD_PAM_SERVICE "xend"
 
 /* Checked against when the file has no users, so that every name costs the same. A real
  * yescrypt hash with the default parameters (of a password nobody needs to know). */
@@ -50,7 +54,8 @@ static const char *const passwd_class_names[] = {"read", "write", "admin"};
 
 typedef struct {
     char *name;
-    char *hash;
+    char *hash; /* a crypt(3) string, or PASSWD_PAM */
+    bool pam;   /* the password is PAM's to check */
     xmlrpc_access access;
     unsigned line; /* where it is in the file, for the duplicate message */
 } passwd_user;
@@ -58,7 +63,9 @@ typedef struct {
 typedef struct {
     passwd_user *users; /* in file order */
     size_t n, cap;
-    xhash *index; /* name -> index + 1 (as a pointer), so the array may grow */
+    xhash *index;           /* name -> index + 1 (as a pointer), so the array may grow */
+    size_t n_pam;           /* users checked by PAM */
+    const char *first_hash; /* the first crypt user's hash (in users[]), or NULL */
 } passwd_table;
 
 /* What identifies one version of the file. ctime is in because it also moves on chmod,
@@ -90,6 +97,8 @@ struct passwd_store {
     uint8_t key[PASSWD_DIGEST];
     passwd_cached cache[PASSWD_CACHE_MAX];
     size_t cache_n, cache_next;
+    char *pam_service; /* for the `pam` users */
+    char *pam_confdir; /* "" = the system's */
 };
 
 /* ---- names, classes and hashes ------------------------------------------------------ */
@@ -235,7 +244,8 @@ static int passwd_table_add_line(passwd_table *t, const char *path, unsigned lin
         return -1;
     }
     const char *hash = c2 + 1;
-    switch (passwd_hash_check(hash)) {
+    bool pam = strcmp(hash, PASSWD_PAM) == 0;
+    switch (pam ? PASSWD_HASH_OK : passwd_hash_check(hash)) {
     case PASSWD_HASH_OK:
         break;
     case PASSWD_HASH_LEGACY:
@@ -248,7 +258,8 @@ static int passwd_table_add_line(passwd_table *t, const char *path, unsigned lin
     default:
         xend_error_report(XEND_ERR_CONFIG_INVALID,
                           "%s:%u: the password hash of user '%s' is not a complete crypt(3) "
-                          "hash of a method this system supports: set it with `xend passwd %s`",
+                          "hash of a method this system supports (nor `pam`): set it with "
+                          "`xend passwd %s`",
                           path, lineno, line, line);
         return -1;
     }
@@ -268,9 +279,12 @@ static int passwd_table_add_line(passwd_table *t, const char *path, unsigned lin
     passwd_user *u = &t->users[t->n++];
     u->name = xstrdup(line);
     u->hash = xstrdup(hash);
+    u->pam = pam;
     u->access = access;
     u->line = lineno;
     xhash_set(t->index, u->name, (void *)(uintptr_t)t->n);
+    if (pam)
+        t->n_pam++;
     return 0;
 }
 
@@ -308,6 +322,9 @@ static passwd_table *passwd_table_parse(const char *path, char *text, size_t len
         if (passwd_table_add_line(t, path, lineno, line) < 0)
             goto fail;
     }
+    for (size_t i = 0; i < t->n && !t->first_hash; i++)
+        if (!t->users[i].pam)
+            t->first_hash = t->users[i].hash;
     return t;
 fail:
     passwd_table_free(t);
@@ -435,6 +452,8 @@ passwd_store *passwd_store_open(const char *path)
     ps->loaded = id;
     ps->interval_ms = 1000;
     ps->looked_ms = passwd_now_ms();
+    ps->pam_service = xstrdup(PASSWD_PAM_SERVICE);
+    ps->pam_confdir = xstrdup("");
     return ps;
 }
 
@@ -447,6 +466,8 @@ void passwd_store_free(passwd_store *ps)
     explicit_bzero(ps->key, sizeof(ps->key));
     explicit_bzero(ps->cache, sizeof(ps->cache));
     free(ps->path);
+    free(ps->pam_service);
+    free(ps->pam_confdir);
     free(ps);
 }
 
@@ -458,6 +479,26 @@ size_t passwd_store_count(passwd_store *ps)
     size_t n = ps->table->n;
     pthread_mutex_unlock(&ps->lock);
     return n;
+}
+
+size_t passwd_store_pam_count(passwd_store *ps)
+{
+    if (!ps)
+        return 0;
+    pthread_mutex_lock(&ps->lock);
+    size_t n = ps->table->n_pam;
+    pthread_mutex_unlock(&ps->lock);
+    return n;
+}
+
+void passwd_store_set_pam(passwd_store *ps, const char *service, const char *confdir)
+{
+    pthread_mutex_lock(&ps->lock);
+    free(ps->pam_service);
+    free(ps->pam_confdir);
+    ps->pam_service = xstrdup(service && *service ? service : PASSWD_PAM_SERVICE);
+    ps->pam_confdir = xstrdup(confdir ? confdir : "");
+    pthread_mutex_unlock(&ps->lock);
 }
 
 void passwd_store_set_interval(passwd_store *ps, unsigned ms)
@@ -592,10 +633,26 @@ int passwd_store_check(passwd_store *ps, const char *user, const char *password,
         }
     }
     const passwd_user *u = named ? passwd_table_find(ps->table, user) : NULL;
+    if (u && u->pam) {
+        /* Never cached: PAM may refuse tomorrow what it accepts today (a changed password,
+         * a locked account), which the file would not show. The connection's own cache
+         * (server_auth.c) still spares a keep-alive client a check per request. */
+        xmlrpc_access cls = u->access;
+        char *service = xstrdup(ps->pam_service), *confdir = xstrdup(ps->pam_confdir);
+        pthread_mutex_unlock(&ps->lock);
+        explicit_bzero(digest, sizeof(digest));
+        int r = pam_auth_check(service, confdir, user, password);
+        free(service);
+        free(confdir);
+        if (r < 0)
+            return -1;
+        *access = cls;
+        return 0;
+    }
     /* Copied out: the table may be replaced while crypt runs without the lock. */
-    char *hash = xstrdup(u              ? u->hash
-                         : ps->table->n ? ps->table->users[0].hash
-                                        : passwd_dummy_yescrypt);
+    char *hash = xstrdup(u                       ? u->hash
+                         : ps->table->first_hash ? ps->table->first_hash
+                                                 : passwd_dummy_yescrypt);
     xmlrpc_access found = u ? u->access : XMLRPC_ACCESS_READ;
     uint64_t generation = ps->generation;
     pthread_mutex_unlock(&ps->lock);
@@ -627,14 +684,16 @@ static void passwd_usage(FILE *out)
             "  -a, --access CLASS    read, write or admin: the most USER may do (default: the\n"
             "                        class USER has now; read for a new user)\n"
             "  -d, --delete          remove USER from the file\n"
+            "  -p, --pam             let PAM check USER's password (service pam_service of\n"
+            "                        xend.conf); no password is asked for\n"
             "  -h, --help            print this help and exit\n"
             "\n"
             "The new password is read twice from the terminal without echo, or as one line\n"
             "from standard input when that is not a terminal. It is hashed with the system's\n"
             "default crypt(3) method (yescrypt). The file is rewritten atomically with mode\n"
             "0600, keeping comments and the other lines as they are; it is created if\n"
-            "missing. Each line reads NAME:CLASS:HASH. A running xend picks changes up\n"
-            "within a second. See xend(8).\n");
+            "missing. Each line reads NAME:CLASS:HASH, HASH being `pam` for a PAM user.\n"
+            "A running xend picks changes up within a second. See xend(8).\n");
 }
 
 static void passwd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -966,6 +1025,7 @@ typedef struct {
     const char *user;
     int access; /* -1: keep / read */
     bool delete;
+    bool pam; /* write PASSWD_PAM instead of a hash */
 } passwd_opts;
 
 /* 0, or the exit status of a usage error (printed). */
@@ -975,6 +1035,7 @@ static int passwd_parse_args(int argc, char **argv, passwd_opts *o, bool *help)
         {"file", required_argument, NULL, 'f'},
         {"access", required_argument, NULL, 'a'},
         {"delete", no_argument, NULL, 'd'},
+        {"pam", no_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -985,7 +1046,7 @@ static int passwd_parse_args(int argc, char **argv, passwd_opts *o, bool *help)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":f:a:dh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:a:dph", longopts, NULL)) != -1) {
         switch (c) {
         case 'f':
             o->file = optarg;
@@ -1003,6 +1064,9 @@ static int passwd_parse_args(int argc, char **argv, passwd_opts *o, bool *help)
         }
         case 'd':
             o->delete = true;
+            break;
+        case 'p':
+            o->pam = true;
             break;
         case 'h':
             *help = true;
@@ -1036,6 +1100,10 @@ static int passwd_parse_args(int argc, char **argv, passwd_opts *o, bool *help)
     }
     if (o->delete &&o->access >= 0) {
         passwd_fail("--access and --delete cannot be used together");
+        return 2;
+    }
+    if (o->delete && o->pam) {
+        passwd_fail("--pam and --delete cannot be used together");
         return 2;
     }
     if (!*o->file) {
@@ -1089,7 +1157,9 @@ int passwd_main(int argc, char **argv)
     struct stat sb;
     char *text = NULL, *hash = NULL, *entry = NULL;
     rc = 1;
-    if (!o.delete) {
+    if (o.pam) {
+        hash = xstrdup(PASSWD_PAM);
+    } else if (!o.delete) {
         char pw[PASSWD_MAX_PASSWORD + 1];
         size_t pw_len = 0;
         if (passwd_read_password(o.user, pw, &pw_len) == 0)
@@ -1118,8 +1188,8 @@ int passwd_main(int argc, char **argv)
     entry = xasprintf("%s:%s:%s", o.user, passwd_class_names[access], hash);
     rc = passwd_commit(&o, text, len, exists, &sb, entry);
     if (rc == 0)
-        printf("%s user %s (access %s) in %s\n", current >= 0 ? "updated" : "added", o.user,
-               passwd_class_names[access], o.file);
+        printf("%s user %s (access %s%s) in %s\n", current >= 0 ? "updated" : "added", o.user,
+               passwd_class_names[access], o.pam ? ", password checked by PAM" : "", o.file);
 out:
     free(text);
     free(hash);

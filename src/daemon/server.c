@@ -62,6 +62,8 @@ void server_config_default(server_config *cfg)
     cfg->tls_priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
     cfg->tcp_auth = true;
     cfg->passwd_file = XEND_SYSCONFDIR "/xend/passwd";
+    cfg->pam_service = "xend";
+    cfg->pam_confdir = "";
     cfg->auth_max_failures = 5;
     cfg->auth_fail_window = 60;
     cfg->max_unauth_connections = 32;

@@ -30,6 +30,8 @@ typedef struct {
     const char *tls_priorities; /* GnuTLS priority string */
     bool tcp_auth;            /* default true: HTTP Basic against passwd_file */
     const char *passwd_file;
+    const char *pam_service;  /* PAM service of the file's `pam` users (default "xend") */
+    const char *pam_confdir;  /* their PAM configuration directory ("": the system's) */
     bool tcp_insecure;        /* allow plain TCP / no auth on a non-loopback address */
     unsigned auth_max_failures; /* failed logins per client address ... (default 5) */
     unsigned auth_fail_window;  /* ... within this many seconds (default 60) */

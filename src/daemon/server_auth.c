@@ -11,6 +11,7 @@
  */
 #include "server_priv.h"
 
+#include "pam_auth.h"
 #include "passwd.h"
 
 #include "util/alloc.h"
@@ -104,10 +105,16 @@ int server_auth_start(server *srv)
         srv->passwd = passwd_store_open(cfg->passwd_file);
         if (!srv->passwd)
             return -1;
+        passwd_store_set_pam(srv->passwd, cfg->pam_service, cfg->pam_confdir);
         if (passwd_store_count(srv->passwd) == 0)
             log_warn("%s has no users: nobody can sign in over TCP (add one with "
                      "`xend passwd USER`)",
                      cfg->passwd_file);
+        size_t n_pam = passwd_store_pam_count(srv->passwd);
+        if (n_pam && !pam_auth_available())
+            log_warn("%s has %zu PAM users, but PAM support is not built in: they cannot "
+                     "sign in",
+                     cfg->passwd_file, n_pam);
     }
     if (cfg->allowed_origins && *cfg->allowed_origins) {
         size_t n = 0;

@@ -236,11 +236,13 @@ int server_listen_bind(server *srv)
     const server_config *cfg = &srv->cfg;
     server_listener *rw = &srv->listeners[SERVER_LISTEN_UNIX];
     server_listener *ro = &srv->listeners[SERVER_LISTEN_UNIX_RO];
-    if (rw->path && server_bind_unix(rw, cfg->socket_mode, cfg->socket_gid) < 0)
-        return -1;
+    /* The read-write socket last: a client that finds it accepting (xm, a service
+     * manager, the tests) may rely on the other listeners being there with their modes. */
     if (ro->path && server_bind_unix(ro, cfg->socket_ro_mode, (gid_t)-1) < 0)
         return -1;
     if (cfg->tcp_listen && server_bind_tcp(srv) < 0)
+        return -1;
+    if (rw->path && server_bind_unix(rw, cfg->socket_mode, cfg->socket_gid) < 0)
         return -1;
     return 0;
 }

@@ -564,6 +564,46 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
+/* `pam` users: the word instead of a hash loads (PAM is never asked here: the service
+ * directory is empty, so the check fails before PAM starts), they cost no crypt, and an
+ * unknown user is still checked against the first crypt user's hash, never "pam". */
+static void test_pam_users(void)
+{
+    const char *p = path_in("pam");
+    char text[512];
+    snprintf(text, sizeof(text), "carol:write:pam\ndave:read:pam \nalice:admin:%s\n",
+             make_hash("$6$", "a"));
+    write_text(p, text);
+    passwd_store *ps = passwd_store_open(p);
+    CHECK(ps);
+    CHECK_INTEQ(passwd_store_count(ps), 3);
+    CHECK_INTEQ(passwd_store_pam_count(ps), 2);
+    const char *confdir = path_in("pam.d");
+    CHECK(mkdir(confdir, 0700) == 0);
+    passwd_store_set_pam(ps, "xend-unit", confdir);
+    xmlrpc_access a = XMLRPC_ACCESS_LAST;
+    crypt_calls = 0;
+    CHECK_INTEQ(passwd_store_check(ps, "carol", "pam", &a), -1);
+    CHECK_INTEQ(passwd_store_check(ps, "dave", "x", &a), -1);
+    CHECK_INTEQ(crypt_calls, 0);
+    CHECK_INTEQ(passwd_store_check(ps, "nobody", "x", &a), -1);
+    CHECK_INTEQ(crypt_calls, 1);
+    CHECK_STREQ(crypt_last_method, "$6$");
+    CHECK_INTEQ(passwd_store_check(ps, "alice", "a", &a), 0);
+    CHECK_INTEQ(a, XMLRPC_ACCESS_ADMIN);
+    passwd_store_free(ps);
+
+    /* Only the exact word: anything else is a hash, and not a usable one (DES-shaped words
+     * are called legacy, the rest incomplete). */
+    static const char *const bad[] = {"carol:write:PAM\n", "carol:write:pam:\n",
+                                      "carol:write: pam\n", "carol:write:pamx\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        write_text(p, bad[i]);
+        CHECK(!passwd_store_open(p));
+        CHECK_ERROR(XEND_ERR_CONFIG_INVALID, ":1:", "hash of user 'carol'");
+    }
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -577,6 +617,7 @@ int main(void)
     test_cache_bound();
     test_reload();
     test_threads();
+    test_pam_users();
     nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return check_summary("passwd");
 }
