@@ -353,13 +353,21 @@ static xmlrpc_value *list_result(list_filter *f)
     return xmlrpc_raw_take(text, head, len - head);
 }
 
-/* Domain-0 first, then by name (names are stable while we hold references). */
+/* A domain of a named list with its name as it was when found: a reference does not keep
+ * dom->def (another thread may stop the domain and free it, under the object lock). */
+typedef struct {
+    domain_obj *dom;
+    char *name;
+    bool is_host;
+} list_entry;
+
+/* Domain-0 first, then by name. */
 static int list_order_cmp(const void *a, const void *b)
 {
-    const domain_obj *x = *(domain_obj *const *)a, *y = *(domain_obj *const *)b;
+    const list_entry *x = a, *y = b;
     if (x->is_host != y->is_host)
         return x->is_host ? -1 : 1;
-    return strcmp(x->def->name, y->def->name);
+    return strcmp(x->name, y->name);
 }
 
 static int filter_state(list_filter *f, const xmlrpc_value *v)
@@ -465,35 +473,43 @@ xmlrpc_value *api_domain_list(xmlrpc_caller *caller, const xmlrpc_value *params,
     }
     /* Named domains come back in list order (Domain-0 first, then by name), each once. */
     size_t count = xmlrpc_array_size(names), k = 0;
-    domain_obj **found = xcalloc(count ? count : 1, sizeof(*found));
+    list_entry *found = xcalloc(count ? count : 1, sizeof(*found));
     for (size_t i = 0; i < count; i++) {
         const xmlrpc_value *n = xmlrpc_array_get(names, i);
         domain_obj *dom = n->type == XMLRPC_STRING ? api_domain_find(ctx, n->u.s.ptr) : NULL;
         if (!dom) {
             if (n->type != XMLRPC_STRING)
                 xend_error_report(XEND_ERR_INVALID_ARG, "filter 'domains' must hold strings");
-            for (size_t j = 0; j < k; j++)
-                domain_obj_unref(found[j]);
+            for (size_t j = 0; j < k; j++) {
+                domain_obj_unref(found[j].dom);
+                free(found[j].name);
+            }
             free(found);
             xbuf_clear(&f.out);
             return NULL;
         }
         bool dup = false;
         for (size_t j = 0; j < k && !dup; j++)
-            dup = found[j] == dom;
-        if (dup)
+            dup = found[j].dom == dom;
+        if (dup) {
             domain_obj_unref(dom);
-        else
-            found[k++] = dom;
+            continue;
+        }
+        domain_obj_lock(dom);
+        found[k].name = xstrdup(dom->def->name);
+        found[k].is_host = dom->is_host;
+        domain_obj_unlock(dom);
+        found[k++].dom = dom;
     }
     qsort(found, k, sizeof(*found), list_order_cmp);
     list_begin(&f, k);
     for (size_t i = 0; i < k; i++) {
-        domain_obj_lock(found[i]);
-        if (!found[i]->removed)
-            list_cb(found[i], &f);
-        domain_obj_unlock(found[i]);
-        domain_obj_unref(found[i]);
+        domain_obj_lock(found[i].dom);
+        if (!found[i].dom->removed)
+            list_cb(found[i].dom, &f);
+        domain_obj_unlock(found[i].dom);
+        domain_obj_unref(found[i].dom);
+        free(found[i].name);
     }
     free(found);
     return list_result(&f);

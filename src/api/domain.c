@@ -100,6 +100,7 @@ void domain_obj_unref(domain_obj *dom)
         obj_driver->domain_priv_free(dom->priv);
     domain_def_free(dom->def);
     domain_def_free(dom->next_def);
+    free(dom->list_name);
     pthread_mutex_destroy(&dom->lock);
     pthread_cond_destroy(&dom->job_cond);
     free(dom);
@@ -190,7 +191,7 @@ static size_t list_find(api_ctx *ctx, const char *name, bool *found)
     size_t lo = 0, hi = ctx->nobjs;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(ctx->objs[mid]->def->name, name);
+        int c = strcmp(ctx->objs[mid]->list_name, name);
         if (c == 0) {
             *found = true;
             return mid;
@@ -204,10 +205,13 @@ static size_t list_find(api_ctx *ctx, const char *name, bool *found)
     return lo;
 }
 
-static void list_insert(api_ctx *ctx, domain_obj *dom)
+/* Insert dom under name (list lock held; the list keeps its own copy of the name). */
+static void list_insert(api_ctx *ctx, domain_obj *dom, const char *name)
 {
     bool found;
-    size_t at = list_find(ctx, dom->def->name, &found);
+    size_t at = list_find(ctx, name, &found);
+    free(dom->list_name);
+    dom->list_name = xstrdup(name);
     if (ctx->nobjs == ctx->cap) {
         ctx->cap = ctx->cap ? ctx->cap * 2 : 64;
         ctx->objs = xrealloc(ctx->objs, ctx->cap * sizeof(*ctx->objs));
@@ -312,7 +316,7 @@ domain_obj *api_domain_add(api_ctx *ctx, domain_def *def, bool persistent)
     other = xhash_get(ctx->by_uuid, key);
     if (other) {
         xend_error_report(XEND_ERR_DOMAIN_EXISTS, "domain '%s' already has uuid %s",
-                          other->def->name, key);
+                          other->list_name, key);
         pthread_mutex_unlock(&ctx->list_lock);
         domain_def_free(def);
         return NULL;
@@ -320,7 +324,7 @@ domain_obj *api_domain_add(api_ctx *ctx, domain_def *def, bool persistent)
     domain_obj *dom = domain_obj_new(def, persistent);
     xhash_set(ctx->by_name, def->name, dom);
     xhash_set(ctx->by_uuid, key, dom);
-    list_insert(ctx, dom);
+    list_insert(ctx, dom, def->name);
     domain_obj_ref(dom);
     pthread_mutex_unlock(&ctx->list_lock);
     return dom;
@@ -335,7 +339,7 @@ void api_domain_remove(api_ctx *ctx, domain_obj *dom)
     pthread_mutex_lock(&ctx->list_lock);
     if (xhash_get(ctx->by_name, dom->def->name) == dom) {
         xhash_remove(ctx->by_name, dom->def->name);
-        list_delete(ctx, dom->def->name);
+        list_delete(ctx, dom->list_name);
     }
     if (xhash_get(ctx->by_uuid, key) == dom)
         xhash_remove(ctx->by_uuid, key);
@@ -363,7 +367,7 @@ int api_domain_rename_index(api_ctx *ctx, domain_obj *dom, const char *new_name)
         return -1;
     }
     xhash_remove(ctx->by_name, dom->def->name);
-    list_delete(ctx, dom->def->name);
+    list_delete(ctx, dom->list_name);
     free(dom->def->name);
     dom->def->name = xstrdup(new_name);
     if (dom->next_def) {
@@ -371,7 +375,7 @@ int api_domain_rename_index(api_ctx *ctx, domain_obj *dom, const char *new_name)
         dom->next_def->name = xstrdup(new_name);
     }
     xhash_set(ctx->by_name, new_name, dom);
-    list_insert(ctx, dom);
+    list_insert(ctx, dom, new_name);
     pthread_mutex_unlock(&ctx->list_lock);
     return 0;
 }

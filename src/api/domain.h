@@ -87,6 +87,9 @@ typedef struct domain_obj {
     bool autostart;
     bool is_host;           /* Domain-0: the host's own pseudo-domain */
     bool removed;           /* no longer in the list (undefined, transient stopped) */
+    char *list_name;        /* the name the list is sorted by, guarded by the LIST lock
+                               (def is replaced under the object lock alone, e.g. when a
+                               domain stops and its next definition takes over) */
 
     int id;                 /* domain id while active, -1 otherwise */
     domain_state state;

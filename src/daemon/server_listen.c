@@ -60,8 +60,9 @@ static int server_clear_stale_socket(const char *path, const struct sockaddr_un 
     return 0;
 }
 
-/* Bind one Unix listener at l->path with the given mode and group. */
-static int server_bind_unix(server_listener *l, mode_t mode, gid_t gid)
+/* Bind one Unix listener at l->path with the given mode and group; it listens now, or
+ * later (server_listen_bind) when listen_now is false. */
+static int server_bind_unix(server_listener *l, mode_t mode, gid_t gid, bool listen_now)
 {
     const char *path = l->path;
     struct sockaddr_un sa;
@@ -109,7 +110,7 @@ static int server_bind_unix(server_listener *l, mode_t mode, gid_t gid)
         xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot set the mode of %s", path);
         return -1;
     }
-    if (listen(fd, SOMAXCONN) < 0) {
+    if (listen_now && listen(fd, SOMAXCONN) < 0) {
         xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot listen on %s", path);
         return -1;
     }
@@ -236,14 +237,19 @@ int server_listen_bind(server *srv)
     const server_config *cfg = &srv->cfg;
     server_listener *rw = &srv->listeners[SERVER_LISTEN_UNIX];
     server_listener *ro = &srv->listeners[SERVER_LISTEN_UNIX_RO];
-    /* The read-write socket last: a client that finds it accepting (xm, a service
+    /* The read-write socket is bound first (a second xend is told it is in use before
+     * anything else) but listens last: a client that finds it accepting (xm, a service
      * manager, the tests) may rely on the other listeners being there with their modes. */
-    if (ro->path && server_bind_unix(ro, cfg->socket_ro_mode, (gid_t)-1) < 0)
+    if (rw->path && server_bind_unix(rw, cfg->socket_mode, cfg->socket_gid, false) < 0)
+        return -1;
+    if (ro->path && server_bind_unix(ro, cfg->socket_ro_mode, (gid_t)-1, true) < 0)
         return -1;
     if (cfg->tcp_listen && server_bind_tcp(srv) < 0)
         return -1;
-    if (rw->path && server_bind_unix(rw, cfg->socket_mode, cfg->socket_gid) < 0)
+    if (rw->path && listen(rw->fd, SOMAXCONN) < 0) {
+        xend_error_report_errno(XEND_ERR_SYSTEM, errno, "cannot listen on %s", rw->path);
         return -1;
+    }
     return 0;
 }
 
