@@ -208,6 +208,18 @@ class Daemon:
         return xmlrpc.client.ServerProxy(f"http://{cred}{host}:{self.tcp_port}/RPC2",
                                          allow_none=True, **kw)
 
+    def tcp_login(self, user, password):
+        """True when the TCP listener accepts user:password (daemon.version answers), False
+        on HTTP 401; any other error is raised."""
+        try:
+            with self.tcp_proxy(user, password) as p:
+                p.daemon.version()
+            return True
+        except xmlrpc.client.ProtocolError as e:
+            if e.errcode != 401:
+                raise
+            return False
+
     def stop(self, expect_rc=0):
         """SIGTERM by PID, bounded wait, SIGKILL as a last resort. Returns the exit code."""
         if self.proc is None:

@@ -106,16 +106,6 @@ class PamDaemonTests(FaultAssertions, unittest.TestCase):
     def tearDownClass(cls):
         cls.daemon.stop()
 
-    def login(self, user, password):
-        """True when the daemon accepts the credentials, False on HTTP 401."""
-        try:
-            with self.daemon.tcp_proxy(user, password) as p:
-                p.daemon.version()
-            return True
-        except xmlrpc.client.ProtocolError as e:
-            self.assertEqual(e.errcode, 401)
-            return False
-
     def test_pam_user_gets_its_class(self):
         with self.daemon.tcp_proxy("carol", CAROL_PW) as p:
             self.assertEqual(p.daemon.version()["product"], "xend")
@@ -135,14 +125,14 @@ class PamDaemonTests(FaultAssertions, unittest.TestCase):
                 p.daemon.version()
         self.assertEqual(pam_checks(self.daemon), before + 1)
         # Not cached across connections: PAM decides again.
-        self.assertTrue(self.login("carol", CAROL_PW))
+        self.assertTrue(self.daemon.tcp_login("carol", CAROL_PW))
         self.assertEqual(pam_checks(self.daemon), before + 2)
 
     def test_wrong_password(self):
         before = pam_checks(self.daemon)
         for password in ("guess-7f3a", CAROL_PW + " ", "", CAROL_PW[:-1]):
             with self.subTest(password=password):
-                self.assertFalse(self.login("carol", password))
+                self.assertFalse(self.daemon.tcp_login("carol", password))
         self.assertGreaterEqual(pam_checks(self.daemon), before + 3)
         log = self.daemon.output()
         self.assertIn("tcp: failed login as 'carol' from 127.0.0.1", log)
@@ -151,13 +141,13 @@ class PamDaemonTests(FaultAssertions, unittest.TestCase):
         self.assertRegex(log, r"PAM: user 'carol' refused.* service 'xend-test'.*"
                               r"\(pam_authenticate\)")
         self.assertNotIn("guess-7f3a", log)  # the password is never logged
-        self.assertTrue(self.login("carol", CAROL_PW))
+        self.assertTrue(self.daemon.tcp_login("carol", CAROL_PW))
 
     def test_crypt_user_alongside(self):
         before = pam_checks(self.daemon)
-        self.assertTrue(self.login("alice", "alice pw"))
-        self.assertFalse(self.login("alice", CAROL_PW))
-        self.assertFalse(self.login("nobody", CAROL_PW))
+        self.assertTrue(self.daemon.tcp_login("alice", "alice pw"))
+        self.assertFalse(self.daemon.tcp_login("alice", CAROL_PW))
+        self.assertFalse(self.daemon.tcp_login("nobody", CAROL_PW))
         self.assertEqual(pam_checks(self.daemon), before)  # PAM only for `pam` users
         with self.daemon.tcp_proxy("alice", "alice pw") as p:
             self.assertIsInstance(p.node.log(), str)
@@ -169,12 +159,12 @@ class PamDaemonTests(FaultAssertions, unittest.TestCase):
         try:
             with open(self.daemon.passwd_file, "w") as f:
                 f.write(text.replace("carol:write:pam\n", ""))
-            self.assertTrue(xendtest.wait_for(lambda: not self.login("carol", CAROL_PW),
+            self.assertTrue(xendtest.wait_for(lambda: not self.daemon.tcp_login("carol", CAROL_PW),
                                               timeout=10))
         finally:
             with open(self.daemon.passwd_file, "w") as f:
                 f.write(text)
-        self.assertTrue(xendtest.wait_for(lambda: self.login("carol", CAROL_PW), timeout=10))
+        self.assertTrue(xendtest.wait_for(lambda: self.daemon.tcp_login("carol", CAROL_PW), timeout=10))
 
 
 @unittest.skipIf(MISSING, f"PAM modules missing on this machine: {', '.join(MISSING)}")

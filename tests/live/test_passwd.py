@@ -17,7 +17,6 @@ import termios
 import time
 import unittest
 import warnings
-import xmlrpc.client
 
 import xendtest
 from xendtest import Daemon, wait_for, write_passwd
@@ -411,31 +410,21 @@ class PasswdDaemonTests(unittest.TestCase):
         assert p.returncode == 0, p.stderr
         return p
 
-    def login(self, user, password):
-        """True when the daemon accepts the credentials (False on HTTP 401)."""
-        try:
-            with self.daemon.tcp_proxy(user, password) as p:
-                p.daemon.version()
-            return True
-        except xmlrpc.client.ProtocolError as e:
-            self.assertEqual(e.errcode, 401)
-            return False
-
     def test_users_of_both_methods_log_in(self):
-        self.assertTrue(self.login("bob", "bob pw"))  # sha512crypt, written by Python
-        self.assertTrue(self.login("alice", "alice pw"))  # yescrypt, by xend passwd
-        self.assertFalse(self.login("alice", "bob pw"))
-        self.assertFalse(self.login("nobody", "bob pw"))
+        self.assertTrue(self.daemon.tcp_login("bob", "bob pw"))  # sha512crypt, written by Python
+        self.assertTrue(self.daemon.tcp_login("alice", "alice pw"))  # yescrypt, by xend passwd
+        self.assertFalse(self.daemon.tcp_login("alice", "bob pw"))
+        self.assertFalse(self.daemon.tcp_login("nobody", "bob pw"))
 
     def test_changes_picked_up_without_restart(self):
         self.run_passwd(["carol"], "carol pw\n")
-        self.assertTrue(wait_for(lambda: self.login("carol", "carol pw"), timeout=10))
+        self.assertTrue(wait_for(lambda: self.daemon.tcp_login("carol", "carol pw"), timeout=10))
         self.run_passwd(["carol"], "carol new\n")
-        self.assertTrue(wait_for(lambda: self.login("carol", "carol new"), timeout=10))
-        self.assertFalse(self.login("carol", "carol pw"))  # cached success forgotten
+        self.assertTrue(wait_for(lambda: self.daemon.tcp_login("carol", "carol new"), timeout=10))
+        self.assertFalse(self.daemon.tcp_login("carol", "carol pw"))  # cached success forgotten
         self.run_passwd(["--delete", "carol"], "")
-        self.assertTrue(wait_for(lambda: not self.login("carol", "carol new"), timeout=10))
-        self.assertTrue(self.login("bob", "bob pw"))
+        self.assertTrue(wait_for(lambda: not self.daemon.tcp_login("carol", "carol new"), timeout=10))
+        self.assertTrue(self.daemon.tcp_login("bob", "bob pw"))
 
 
 if __name__ == "__main__":
