@@ -66,6 +66,12 @@ async function waitState(page, name, want) {
   }
 }
 
+/** Click the row button "Action name" (e.g. 'Pause', 'web') and wait for want. */
+async function clickAndWait(page, action, name, want) {
+  await page.getByRole('button', {name: `${action} ${name}`, exact: true}).click();
+  return waitState(page, name, want);
+}
+
 async function setMarker(page) {
   await page.evaluate(() => { window.__marker = 'still-here'; });
 }
@@ -210,8 +216,7 @@ try {
 
   await step('start build', async () => {
     await setMarker(page);
-    await page.getByRole('button', {name: 'Start build', exact: true}).click();
-    const st = await waitState(page, 'build', 'running');
+    const st = await clickAndWait(page, 'Start', 'build', 'running');
     check("one click on 'Start build' turns its state running", st === 'running', st);
     check('without a page reload', await markerKept(page));
     check('the page heard of it through event.next',
@@ -222,11 +227,9 @@ try {
 
   await step('pause and unpause web', async () => {
     await setMarker(page);
-    await page.getByRole('button', {name: 'Pause web', exact: true}).click();
-    let st = await waitState(page, 'web', 'paused');
+    let st = await clickAndWait(page, 'Pause', 'web', 'paused');
     check('Pause web: paused', st === 'paused', st);
-    await page.getByRole('button', {name: 'Unpause web', exact: true}).click();
-    st = await waitState(page, 'web', 'running');
+    st = await clickAndWait(page, 'Unpause', 'web', 'running');
     check('Unpause web: running again', st === 'running', st);
     check('no reload during pause and unpause', await markerKept(page));
   });
@@ -334,11 +337,9 @@ try {
 
   await step('resume, suspend and delete', async () => {
     await setMarker(page);
-    await page.getByRole('button', {name: 'Resume archive', exact: true}).click();
-    let st = await waitState(page, 'archive', 'running');
+    let st = await clickAndWait(page, 'Resume', 'archive', 'running');
     check('Resume archive: running from its saved state', st === 'running', st);
-    await page.getByRole('button', {name: 'Suspend archive', exact: true}).click();
-    st = await waitState(page, 'archive', 'suspended');
+    st = await clickAndWait(page, 'Suspend', 'archive', 'suspended');
     check('Suspend archive: suspended again', st === 'suspended', st);
     const r = await xm('destroy', 'webtest');
     st = await waitState(page, 'webtest', 'shutoff');
